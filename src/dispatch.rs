@@ -1,0 +1,107 @@
+//! From a validated call to the kernel of one backend: the [`Rectifier`] handle and [`run`].
+
+use pulp::WithSimd;
+
+use crate::backend::Backend;
+use crate::error::Error;
+
+/// A kernel that can run on every backend: through pulp on the SIMD backends (its
+/// [`WithSimd`] impl), and as the scalar reference on [`Backend::Scalar`].
+pub(crate) trait Kernel: WithSimd {
+    /// The same computation by the scalar reference.
+    fn reference(self) -> Self::Output;
+}
+
+/// Runs `k` on `backend`. `backend` must be supported by this CPU: only [`Rectifier`] calls this,
+/// and a `Rectifier` is only made for a supported backend.
+#[inline]
+pub(crate) fn run<K: Kernel>(backend: Backend, k: K) -> K::Output {
+    debug_assert!(backend.is_supported());
+    match backend {
+        Backend::Scalar => k.reference(),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => {
+            // SAFETY: `Rectifier::new` only accepts supported backends, and `Avx2` is supported
+            // only when pulp's `V3::is_available()` returned true (AVX2, FMA and the rest of
+            // x86-64-v3 are present), which is what `new_unchecked` requires.
+            let simd = unsafe { pulp::x86::V3::new_unchecked() };
+            pulp::Simd::vectorize(simd, k)
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => {
+            // SAFETY: as above, with `V4::is_available()` (AVX-512 F/BW/CD/DQ/VL) checked when
+            // the backend was detected.
+            let simd = unsafe { pulp::x86::V4::new_unchecked() };
+            pulp::Simd::vectorize(simd, k)
+        }
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon => {
+            // SAFETY: as above, with `Neon::is_available()` checked when the backend was detected.
+            let simd = unsafe { pulp::aarch64::Neon::new_unchecked() };
+            pulp::Simd::vectorize(simd, k)
+        }
+        // Backends of another architecture are never supported, so never reach here; the
+        // reference is a safe answer all the same.
+        #[allow(unreachable_patterns)]
+        _ => k.reference(),
+    }
+}
+
+/// A handle on one backend, checked once to be supported by this CPU; every kernel is a method.
+///
+/// The free functions of the crate ([`crate::relu`], ...) use [`Rectifier::auto`]. Make a
+/// `Rectifier` for a chosen backend to compare backends, to benchmark, or to pin one:
+///
+/// ```
+/// use rectifier::{Backend, Rectifier};
+/// let r = Rectifier::new(Backend::Scalar)?;
+/// let mut y = [0.0f32; 3];
+/// r.relu(&[-1.0, 0.5, f32::NAN], &mut y)?;
+/// assert_eq!(y[..2], [0.0, 0.5]);
+/// assert!(y[2].is_nan());
+/// # Ok::<(), rectifier::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rectifier {
+    backend: Backend,
+}
+
+impl Rectifier {
+    /// A handle on `backend`, or [`Error::UnsupportedBackend`] if this CPU (or build) lacks it.
+    pub fn new(backend: Backend) -> Result<Rectifier, Error> {
+        if backend.is_supported() {
+            Ok(Rectifier { backend })
+        } else {
+            Err(Error::UnsupportedBackend {
+                requested: backend,
+                supported: crate::backend::supported_backends(),
+            })
+        }
+    }
+
+    /// A handle on [`Backend::active`]: the best backend of this CPU, lowered by
+    /// `RECTIFIER_BACKEND`.
+    #[inline]
+    pub fn auto() -> Rectifier {
+        Rectifier {
+            backend: Backend::active(),
+        }
+    }
+
+    /// The backend this handle runs.
+    #[inline]
+    pub fn backend(self) -> Backend {
+        self.backend
+    }
+
+    #[inline]
+    pub(crate) fn run<K: Kernel>(self, k: K) -> K::Output {
+        run(self.backend, k)
+    }
+}
+
+impl Default for Rectifier {
+    fn default() -> Self {
+        Rectifier::auto()
+    }
+}

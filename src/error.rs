@@ -1,0 +1,114 @@
+//! The crate's error type.
+//!
+//! Every public entry point validates its arguments before it touches any output: when an
+//! [`Error`] is returned, no output buffer has been written.
+
+use core::fmt;
+
+use crate::backend::{Backend, BackendSet};
+
+/// What went wrong with a call. Each variant names what was expected and what came.
+///
+/// When a function returns an `Error`, none of its outputs has been written.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two buffers that must have related lengths do not.
+    LengthMismatch {
+        /// The buffer whose length is wrong (for example `"dst"`).
+        what: &'static str,
+        /// The length it must have.
+        expected: usize,
+        /// The length it has.
+        actual: usize,
+    },
+    /// A length that must be a multiple of a shape parameter is not.
+    NotDivisible {
+        /// The buffer whose length is wrong.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The shape parameter it must be a multiple of (channel count, group size, ...).
+        divisor: usize,
+        /// The name of that parameter (for example `"channels * spatial"`).
+        divisor_name: &'static str,
+    },
+    /// A slope (`a` of leaky ReLU, or an element of a PReLU slope array) is NaN or infinite.
+    NonFiniteSlope {
+        /// Index into the slope array (0 for a scalar slope).
+        index: usize,
+        /// The value found, widened to `f64`.
+        value: f64,
+    },
+    /// A shape parameter is out of its range (for example an empty slope array).
+    InvalidShape {
+        /// The parameter.
+        what: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// What it is.
+        actual: usize,
+    },
+    /// The backend asked for is not supported by this CPU (or not compiled in).
+    UnsupportedBackend {
+        /// The backend asked for.
+        requested: Backend,
+        /// The backends this CPU supports.
+        supported: BackendSet,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::LengthMismatch {
+                what,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "`{what}` has length {actual}, expected length {expected}"
+            ),
+            Error::NotDivisible {
+                what,
+                len,
+                divisor,
+                divisor_name,
+            } => write!(
+                f,
+                "`{what}` has length {len}, expected a multiple of {divisor_name} = {divisor}"
+            ),
+            Error::NonFiniteSlope { index, value } => {
+                write!(f, "slope {index} is {value}, expected a finite value")
+            }
+            Error::InvalidShape {
+                what,
+                expected,
+                actual,
+            } => write!(f, "`{what}` is {actual}, expected {expected}"),
+            Error::UnsupportedBackend {
+                requested,
+                supported,
+            } => write!(
+                f,
+                "backend `{requested}` is not supported by this CPU or build; supported: {supported}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `Ok(())` when `actual == expected`, else [`Error::LengthMismatch`].
+#[inline]
+pub(crate) fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    }
+}

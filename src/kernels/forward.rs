@@ -1,0 +1,181 @@
+//! Forward element-wise kernels (`SPEC.md` section 1): the lane rules of `relu`, `leaky_relu`,
+//! `abs` and `prelu`, and the kernels that drive them.
+
+use pulp::{Simd, WithSimd};
+
+use super::{Io, Unary, WithSlope};
+use crate::dispatch::Kernel;
+use crate::element::Element;
+use crate::layout::ChannelLayout;
+use crate::reference;
+
+/// ReLU: `z < 0 ? +0 : z`. A select on a compare, so NaN (unordered, not `< 0`) and `-0` keep
+/// their bits on every ISA; no `max` instruction is involved.
+#[derive(Clone, Copy)]
+pub struct Relu;
+
+impl<T: Element> Unary<T> for Relu {
+    #[inline(always)]
+    fn scalar(self, z: T) -> T {
+        reference::relu(z)
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>) -> T::V<S> {
+        let zero = T::v_splat(s, T::ZERO);
+        T::v_select(s, T::v_lt(s, z, zero), zero, z)
+    }
+}
+
+/// Leaky ReLU with a scalar slope: `z > 0 ? z : a * z`.
+#[derive(Clone, Copy)]
+pub struct LeakyRelu<T> {
+    /// The slope (finite).
+    pub a: T,
+}
+
+impl<T: Element> Unary<T> for LeakyRelu<T> {
+    #[inline(always)]
+    fn scalar(self, z: T) -> T {
+        reference::leaky_relu(z, self.a)
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>) -> T::V<S> {
+        <Prelu as WithSlope<T>>::simd(Prelu, s, z, T::v_splat(s, self.a))
+    }
+}
+
+/// Absolute-value rectification: clear the sign bit.
+#[derive(Clone, Copy)]
+pub struct Abs;
+
+impl<T: Element> Unary<T> for Abs {
+    #[inline(always)]
+    fn scalar(self, z: T) -> T {
+        reference::abs(z)
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>) -> T::V<S> {
+        T::v_abs(s, z)
+    }
+}
+
+/// PReLU lane rule: `z > 0 ? z : a * z` with a vector of per-lane slopes.
+#[derive(Clone, Copy)]
+pub struct Prelu;
+
+impl<T: Element> WithSlope<T> for Prelu {
+    #[inline(always)]
+    fn scalar(self, z: T, a: T) -> T {
+        reference::prelu(z, a)
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, a: T::V<S>) -> T::V<S> {
+        T::v_select(
+            s,
+            T::v_gt(s, z, T::v_splat(s, T::ZERO)),
+            z,
+            T::v_mul(s, a, z),
+        )
+    }
+}
+
+/// An element-wise kernel: a [`Unary`] rule over an [`Io`].
+pub struct MapKernel<'a, T, F> {
+    /// The rule.
+    pub f: F,
+    /// The buffers.
+    pub io: Io<'a, T>,
+}
+
+impl<T: Element, F: Unary<T>> WithSimd for MapKernel<'_, T, F> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        self.io.map(s, self.f)
+    }
+}
+
+impl<T: Element, F: Unary<T>> Kernel for MapKernel<'_, T, F> {
+    fn reference(self) {
+        self.io.map_reference(self.f)
+    }
+}
+
+/// Channels-first runs at least this long are processed run by run with a scalar slope;
+/// shorter ones go through a materialised slope pattern.
+const MIN_RUN: usize = 64;
+/// A materialised slope pattern is repeated to at least this many elements, so that the
+/// per-piece overhead (one masked tail) is amortised.
+const MIN_PATTERN: usize = 256;
+/// Patterns up to this length live on the stack.
+const STACK_PATTERN: usize = 512;
+
+/// PReLU over a validated shape: `slopes.len() >= 1` channels, `io.len()` a multiple of the
+/// layout's period.
+pub struct PreluKernel<'a, T> {
+    /// The buffers.
+    pub io: Io<'a, T>,
+    /// One slope per channel (finite).
+    pub slopes: &'a [T],
+    /// Where the channel of an element comes from.
+    pub layout: ChannelLayout,
+}
+
+impl<T: Element> WithSimd for PreluKernel<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let PreluKernel { io, slopes, layout } = self;
+        let c = slopes.len();
+        let run = layout.run();
+        if io.is_empty() {
+            return;
+        }
+        if run >= MIN_RUN {
+            // Channels-first with long runs: each run of S elements has one slope.
+            io.for_each_chunk(run, |start, piece| {
+                let a = slopes[(start / run) % c];
+                piece.map(s, LeakyRelu { a })
+            });
+            return;
+        }
+        let period = c * run;
+        if run == 1 && period >= MIN_PATTERN {
+            // Channels-last with many channels: each row reads the slope array directly.
+            io.for_each_chunk(period, |_, piece| {
+                let n = piece.len();
+                piece.map_with_slope(s, Prelu, &slopes[..n])
+            });
+            return;
+        }
+        // Short periods: materialise the slope of every position of `reps` periods.
+        let reps = MIN_PATTERN.div_ceil(period);
+        let len = period * reps;
+        let fill = |pattern: &mut [T]| {
+            for (i, a) in pattern.iter_mut().enumerate() {
+                *a = slopes[layout.channel_of(i, c)];
+            }
+        };
+        let mut stack = [T::ZERO; STACK_PATTERN];
+        let mut heap = Vec::new();
+        let pattern: &mut [T] = if len <= STACK_PATTERN {
+            &mut stack[..len]
+        } else {
+            heap.resize(len, T::ZERO);
+            &mut heap
+        };
+        fill(pattern);
+        let pattern = &*pattern;
+        io.for_each_chunk(len, |_, piece| {
+            let n = piece.len();
+            piece.map_with_slope(s, Prelu, &pattern[..n])
+        });
+    }
+}
+
+impl<T: Element> Kernel for PreluKernel<'_, T> {
+    fn reference(self) {
+        let PreluKernel { io, slopes, layout } = self;
+        io.map_reference_with_slope(Prelu, |i| slopes[layout.channel_of(i, slopes.len())])
+    }
+}

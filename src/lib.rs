@@ -1,0 +1,33 @@
+//! # rectifier
+//!
+//! Runtime-dispatched SIMD kernels for rectified activations, exact to the bit on every CPU.
+//! (Initial docs; expanded below as the crate grows.)
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod backend;
+mod dispatch;
+mod element;
+mod error;
+pub mod kernels;
+mod layout;
+mod ops;
+pub mod reference;
+
+/// How this copy of the crate was built (written by `build.rs`).
+pub mod build_info {
+    include!(concat!(env!("OUT_DIR"), "/build_info.rs"));
+}
+
+pub use backend::{
+    ALL_BACKENDS, BACKEND_ENV_VAR, Backend, BackendSelection, BackendSet, backend_selection,
+    supported_backends,
+};
+pub use dispatch::Rectifier;
+pub use element::Element;
+pub use error::Error;
+pub use layout::ChannelLayout;
+pub use ops::forward::{
+    abs, abs_inplace, leaky_relu, leaky_relu_inplace, prelu, prelu_inplace, relu, relu_inplace,
+};

@@ -1,0 +1,18 @@
+//! The public entry points: validate (nothing written on error) -> the handle's backend ->
+//! the kernel.
+
+pub mod forward;
+
+use crate::element::Element;
+use crate::error::Error;
+
+/// Checks that every slope is finite (O(number of slopes), never per element).
+pub(crate) fn check_slopes<T: Element>(slopes: &[T]) -> Result<(), Error> {
+    match slopes.iter().position(|a| !a.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::NonFiniteSlope {
+            index,
+            value: slopes[index].to_f64(),
+        }),
+    }
+}
