@@ -10,6 +10,7 @@ pub mod backend;
 mod dispatch;
 mod element;
 mod error;
+pub mod inventory;
 pub mod kernels;
 mod layout;
 mod ops;
