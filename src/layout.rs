@@ -73,7 +73,7 @@ impl ChannelLayout {
             }
         };
         match period {
-            Some(p) if len % p == 0 => Ok(()),
+            Some(p) if len.is_multiple_of(p) => Ok(()),
             Some(p) => Err(Error::NotDivisible {
                 what,
                 len,

@@ -22,7 +22,7 @@ fn check_all_ops<T: TestElement>(
         let (sl, layout) = (&slopes[..shape.0], shape.1);
         if op.params() == Params::ChannelSlopes {
             let period = shape.0 * layout_run(layout);
-            if src.len() % period != 0 {
+            if !src.len().is_multiple_of(period) {
                 continue;
             }
         }
@@ -203,12 +203,14 @@ fn prop_body<T: TestElement>(src: Vec<T>, offset: usize, pick: usize, seed: u64)
     let mut rng = Rng(seed | 1);
     // a PReLU shape that fits n: channels-last with C dividing n, or channels-first S = 1.
     let n = src.len();
-    let divisors: Vec<usize> = (1..=n.clamp(1, 40)).filter(|d| n % d == 0).collect();
+    let divisors: Vec<usize> = (1..=n.clamp(1, 40))
+        .filter(|d| n.is_multiple_of(*d))
+        .collect();
     let c = divisors[pick % divisors.len()];
     let chan_slopes: Vec<T> = (0..c)
         .map(|_| slopes_all[rng.below(slopes_all.len())])
         .collect();
-    let layout = if pick % 2 == 0 {
+    let layout = if pick.is_multiple_of(2) {
         ChannelLayout::ChannelsLast
     } else {
         ChannelLayout::ChannelsFirst { spatial: 1 }

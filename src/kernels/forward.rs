@@ -133,29 +133,24 @@ impl<T: Element> WithSimd for PreluKernel<'_, T> {
         }
         if run >= MIN_RUN {
             // Channels-first with long runs: each run of S elements has one slope.
-            io.for_each_chunk(run, |start, piece| {
-                let a = slopes[(start / run) % c];
-                piece.map(s, LeakyRelu { a })
-            });
+            // (A loop, not a closure: see `Io::chunks`.)
+            for (j, piece) in io.chunks(run).enumerate() {
+                piece.map(s, LeakyRelu { a: slopes[j % c] });
+            }
             return;
         }
         let period = c * run;
         if run == 1 && period >= MIN_PATTERN {
             // Channels-last with many channels: each row reads the slope array directly.
-            io.for_each_chunk(period, |_, piece| {
+            for piece in io.chunks(period) {
                 let n = piece.len();
-                piece.map_with_slope(s, Prelu, &slopes[..n])
-            });
+                piece.map_with_slope(s, Prelu, &slopes[..n]);
+            }
             return;
         }
         // Short periods: materialise the slope of every position of `reps` periods.
         let reps = MIN_PATTERN.div_ceil(period);
         let len = period * reps;
-        let fill = |pattern: &mut [T]| {
-            for (i, a) in pattern.iter_mut().enumerate() {
-                *a = slopes[layout.channel_of(i, c)];
-            }
-        };
         let mut stack = [T::ZERO; STACK_PATTERN];
         let mut heap = Vec::new();
         let pattern: &mut [T] = if len <= STACK_PATTERN {
@@ -164,12 +159,20 @@ impl<T: Element> WithSimd for PreluKernel<'_, T> {
             heap.resize(len, T::ZERO);
             &mut heap
         };
-        fill(pattern);
+        // One period (runs of `run` equal slopes, channel after channel), then copies of it:
+        // no division per element.
+        let (first, rest) = pattern.split_at_mut(period);
+        for (piece, &a) in first.chunks_exact_mut(run).zip(slopes) {
+            piece.fill(a);
+        }
+        for copy in rest.chunks_exact_mut(period) {
+            copy.copy_from_slice(first);
+        }
         let pattern = &*pattern;
-        io.for_each_chunk(len, |_, piece| {
+        for piece in io.chunks(len) {
             let n = piece.len();
-            piece.map_with_slope(s, Prelu, &pattern[..n])
-        });
+            piece.map_with_slope(s, Prelu, &pattern[..n]);
+        }
     }
 }
 

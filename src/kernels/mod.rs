@@ -43,15 +43,19 @@ pub fn map<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, src: &[T], dst: &mut [T
     debug_assert_eq!(src.len(), dst.len());
     let (zs, zt) = T::as_simd::<S>(src);
     let (ys, yt) = T::as_mut_simd::<S>(dst);
-    let mut zc = zs.chunks_exact(UNROLL);
-    let mut yc = ys.chunks_exact_mut(UNROLL);
-    for (z, y) in (&mut zc).zip(&mut yc) {
-        for j in 0..UNROLL {
-            y[j] = f.simd(s, z[j]);
+    // Equal lengths, so that the indexing below needs no bounds checks.
+    let n = ys.len();
+    let zs = &zs[..n];
+    let mut i = 0;
+    while i + UNROLL <= n {
+        for j in i..i + UNROLL {
+            ys[j] = f.simd(s, zs[j]);
         }
+        i += UNROLL;
     }
-    for (z, y) in zc.remainder().iter().zip(yc.into_remainder()) {
-        *y = f.simd(s, *z);
+    while i < n {
+        ys[i] = f.simd(s, zs[i]);
+        i += 1;
     }
     if !zt.is_empty() {
         T::partial_store(s, yt, f.simd(s, T::partial_load(s, zt)));
@@ -62,14 +66,17 @@ pub fn map<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, src: &[T], dst: &mut [T
 #[inline(always)]
 pub fn map_inplace<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, x: &mut [T]) {
     let (xs, xt) = T::as_mut_simd::<S>(x);
-    let mut xc = xs.chunks_exact_mut(UNROLL);
-    for v in &mut xc {
-        for j in 0..UNROLL {
-            v[j] = f.simd(s, v[j]);
+    let n = xs.len();
+    let mut i = 0;
+    while i + UNROLL <= n {
+        for v in &mut xs[i..i + UNROLL] {
+            *v = f.simd(s, *v);
         }
+        i += UNROLL;
     }
-    for v in xc.into_remainder() {
-        *v = f.simd(s, *v);
+    while i < n {
+        xs[i] = f.simd(s, xs[i]);
+        i += 1;
     }
     if !xt.is_empty() {
         let v = f.simd(s, T::partial_load(s, xt));
@@ -90,21 +97,18 @@ pub fn map_with_slope<S: Simd, T: Element, F: WithSlope<T>>(
     let (zs, zt) = T::as_simd::<S>(src);
     let (as_, at) = T::as_simd::<S>(a);
     let (ys, yt) = T::as_mut_simd::<S>(dst);
-    let mut zc = zs.chunks_exact(UNROLL);
-    let mut ac = as_.chunks_exact(UNROLL);
-    let mut yc = ys.chunks_exact_mut(UNROLL);
-    for ((z, a), y) in (&mut zc).zip(&mut ac).zip(&mut yc) {
-        for j in 0..UNROLL {
-            y[j] = f.simd(s, z[j], a[j]);
+    let n = ys.len();
+    let (zs, as_) = (&zs[..n], &as_[..n]);
+    let mut i = 0;
+    while i + UNROLL <= n {
+        for j in i..i + UNROLL {
+            ys[j] = f.simd(s, zs[j], as_[j]);
         }
+        i += UNROLL;
     }
-    for ((z, a), y) in zc
-        .remainder()
-        .iter()
-        .zip(ac.remainder())
-        .zip(yc.into_remainder())
-    {
-        *y = f.simd(s, *z, *a);
+    while i < n {
+        ys[i] = f.simd(s, zs[i], as_[i]);
+        i += 1;
     }
     if !zt.is_empty() {
         let v = f.simd(s, T::partial_load(s, zt), T::partial_load(s, at));
@@ -123,15 +127,18 @@ pub fn map_with_slope_inplace<S: Simd, T: Element, F: WithSlope<T>>(
     debug_assert_eq!(x.len(), a.len());
     let (xs, xt) = T::as_mut_simd::<S>(x);
     let (as_, at) = T::as_simd::<S>(a);
-    let mut xc = xs.chunks_exact_mut(UNROLL);
-    let mut ac = as_.chunks_exact(UNROLL);
-    for (v, a) in (&mut xc).zip(&mut ac) {
-        for j in 0..UNROLL {
-            v[j] = f.simd(s, v[j], a[j]);
+    let n = xs.len();
+    let as_ = &as_[..n];
+    let mut i = 0;
+    while i + UNROLL <= n {
+        for j in i..i + UNROLL {
+            xs[j] = f.simd(s, xs[j], as_[j]);
         }
+        i += UNROLL;
     }
-    for (v, a) in xc.into_remainder().iter_mut().zip(ac.remainder()) {
-        *v = f.simd(s, *v, *a);
+    while i < n {
+        xs[i] = f.simd(s, xs[i], as_[i]);
+        i += 1;
     }
     if !xt.is_empty() {
         let v = f.simd(s, T::partial_load(s, xt), T::partial_load(s, at));
@@ -168,22 +175,17 @@ impl<'a, T: Element> Io<'a, T> {
         self.len() == 0
     }
 
-    /// Calls `f` on consecutive pieces of `size` elements (the last may be shorter), with the
-    /// index of the piece's first element.
+    /// Consecutive pieces of `size` elements (the last may be shorter). An iterator rather than
+    /// a callback: closures do not inherit the target features of the SIMD region, so a kernel
+    /// body inside a closure would not be compiled for the backend's ISA.
     #[inline(always)]
-    pub fn for_each_chunk(self, size: usize, mut f: impl FnMut(usize, Io<'_, T>)) {
+    pub fn chunks(self, size: usize) -> IoChunks<'a, T> {
         debug_assert!(size > 0);
         match self {
             Io::OutOfPlace { src, dst } => {
-                for (i, (src, dst)) in src.chunks(size).zip(dst.chunks_mut(size)).enumerate() {
-                    f(i * size, Io::OutOfPlace { src, dst });
-                }
+                IoChunks::OutOfPlace(src.chunks(size).zip(dst.chunks_mut(size)))
             }
-            Io::InPlace(x) => {
-                for (i, x) in x.chunks_mut(size).enumerate() {
-                    f(i * size, Io::InPlace(x));
-                }
-            }
+            Io::InPlace(x) => IoChunks::InPlace(x.chunks_mut(size)),
         }
     }
 
@@ -234,6 +236,25 @@ impl<'a, T: Element> Io<'a, T> {
                     *v = f.scalar(*v, slope_of(i));
                 }
             }
+        }
+    }
+}
+
+/// The iterator of [`Io::chunks`].
+pub enum IoChunks<'a, T> {
+    /// Pieces of `src` and `dst`.
+    OutOfPlace(core::iter::Zip<core::slice::Chunks<'a, T>, core::slice::ChunksMut<'a, T>>),
+    /// Pieces of the in-place buffer.
+    InPlace(core::slice::ChunksMut<'a, T>),
+}
+
+impl<'a, T> Iterator for IoChunks<'a, T> {
+    type Item = Io<'a, T>;
+    #[inline(always)]
+    fn next(&mut self) -> Option<Io<'a, T>> {
+        match self {
+            IoChunks::OutOfPlace(it) => it.next().map(|(src, dst)| Io::OutOfPlace { src, dst }),
+            IoChunks::InPlace(it) => it.next().map(Io::InPlace),
         }
     }
 }
