@@ -6,6 +6,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod arch;
 pub mod backend;
 mod dispatch;
 mod element;

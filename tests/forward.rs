@@ -242,3 +242,56 @@ proptest! {
         check_all_ops(&src, offset, a, (1, ChannelLayout::ChannelsLast), &[a]);
     }
 }
+
+/// Outputs past `arch::STREAM_MIN_BYTES` take the streaming-store path on x86 (an aligned body
+/// between a generic head and tail): it must equal the reference too, at every start alignment.
+fn streaming_path<T: TestElement>() {
+    let n = rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>() + 37;
+    let mut rng = Rng(0xfeed);
+    let src: Vec<T> = mixed_data(&mut rng, n);
+    for op in [Op::Relu, Op::LeakyRelu, Op::Abs] {
+        let want = run_op(
+            op,
+            reference(),
+            &src,
+            0,
+            T::from_f64(0.3),
+            &[],
+            ChannelLayout::ChannelsLast,
+        );
+        for r in simd_backends() {
+            for offset in [0, 3] {
+                let got = run_op(
+                    op,
+                    r,
+                    &src,
+                    offset,
+                    T::from_f64(0.3),
+                    &[],
+                    ChannelLayout::ChannelsLast,
+                );
+                assert_bits_eq(
+                    &got,
+                    &want,
+                    &src,
+                    &format!(
+                        "{} {} streaming on {} offset {offset}",
+                        op.name(),
+                        T::NAME,
+                        r.backend()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn streaming_path_f32() {
+    streaming_path::<f32>();
+}
+
+#[test]
+fn streaming_path_f64() {
+    streaming_path::<f64>();
+}

@@ -193,7 +193,7 @@ impl<'a, T: Element> Io<'a, T> {
     #[inline(always)]
     pub fn map<S: Simd, F: Unary<T>>(self, s: S, f: F) {
         match self {
-            Io::OutOfPlace { src, dst } => map(s, f, src, dst),
+            Io::OutOfPlace { src, dst } => crate::arch::map_large(s, f, src, dst),
             Io::InPlace(x) => map_inplace(s, f, x),
         }
     }
