@@ -5,7 +5,7 @@ use core::any::TypeId;
 use pulp::Simd;
 
 use crate::element::Element;
-use crate::kernels::{Unary, map};
+use crate::kernels::{Unary, head_len, map};
 
 /// `dst[i] = f(src[i])` with the aligned body of `dst` written by non-temporal stores, then an
 /// `sfence`. The unaligned head and the tail go through the generic [`map`]. Returns `false`
@@ -25,9 +25,7 @@ pub fn map_streaming<S: Simd, T: Element, F: Unary<T>>(
     let vbytes = core::mem::size_of::<T::V<S>>();
     debug_assert!(vbytes == 64 && is_v4 || vbytes == 32 && is_v3);
     let esize = core::mem::size_of::<T>();
-    // Elements before the first `vbytes`-aligned address of `dst` (`dst` is aligned to `T`).
-    let misalign = dst.as_ptr() as usize % vbytes;
-    let head = (((vbytes - misalign) % vbytes) / esize).min(dst.len());
+    let head = head_len::<S, T>(dst);
     let lanes = vbytes / esize;
     let body = (dst.len() - head) / lanes * lanes;
     let (dst_head, rest) = dst.split_at_mut(head);

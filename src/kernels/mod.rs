@@ -37,9 +37,31 @@ pub trait WithSlope<T: Element>: Copy {
     fn simd<S: Simd>(self, s: S, z: T::V<S>, a: T::V<S>) -> T::V<S>;
 }
 
-/// `dst[i] = f(src[i])`. `src.len() == dst.len()`.
+/// Elements before the first vector-aligned address of `x` (at most `len`): writing aligned
+/// vectors matters, because an unaligned 64-byte store or load touches two cache lines.
+#[inline(always)]
+pub fn head_len<S: Simd, T: Element>(x: &[T]) -> usize {
+    let vbytes = core::mem::size_of::<T::V<S>>();
+    let misalign = x.as_ptr() as usize % vbytes;
+    (((vbytes - misalign) % vbytes) / core::mem::size_of::<T>()).min(x.len())
+}
+
+/// `dst[i] = f(src[i])`. `src.len() == dst.len()`. A masked head brings `dst` to a vector
+/// boundary, then [`map_aligned`] does the rest.
 #[inline(always)]
 pub fn map<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, src: &[T], dst: &mut [T]) {
+    let head = head_len::<S, T>(dst);
+    let (src_head, src) = src.split_at(head);
+    let (dst_head, dst) = dst.split_at_mut(head);
+    if head > 0 {
+        T::partial_store(s, dst_head, f.simd(s, T::partial_load(s, src_head)));
+    }
+    map_aligned(s, f, src, dst)
+}
+
+/// The body of [`map`]: unrolled full vectors, then one masked tail.
+#[inline(always)]
+pub fn map_aligned<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, src: &[T], dst: &mut [T]) {
     debug_assert_eq!(src.len(), dst.len());
     let (zs, zt) = T::as_simd::<S>(src);
     let (ys, yt) = T::as_mut_simd::<S>(dst);
@@ -62,9 +84,15 @@ pub fn map<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, src: &[T], dst: &mut [T
     }
 }
 
-/// `x[i] = f(x[i])`.
+/// `x[i] = f(x[i])`, with a masked head up to the first aligned vector.
 #[inline(always)]
 pub fn map_inplace<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, x: &mut [T]) {
+    let head = head_len::<S, T>(x);
+    let (x_head, x) = x.split_at_mut(head);
+    if head > 0 {
+        let v = f.simd(s, T::partial_load(s, x_head));
+        T::partial_store(s, x_head, v);
+    }
     let (xs, xt) = T::as_mut_simd::<S>(x);
     let n = xs.len();
     let mut i = 0;
@@ -84,7 +112,7 @@ pub fn map_inplace<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, x: &mut [T]) {
     }
 }
 
-/// `dst[i] = f(src[i], a[i])`. All three have the same length.
+/// `dst[i] = f(src[i], a[i])`. All three have the same length. Masked head, as [`map`].
 #[inline(always)]
 pub fn map_with_slope<S: Simd, T: Element, F: WithSlope<T>>(
     s: S,
@@ -94,6 +122,14 @@ pub fn map_with_slope<S: Simd, T: Element, F: WithSlope<T>>(
     dst: &mut [T],
 ) {
     debug_assert!(src.len() == dst.len() && a.len() == dst.len());
+    let head = head_len::<S, T>(dst);
+    let (src_head, src) = src.split_at(head);
+    let (a_head, a) = a.split_at(head);
+    let (dst_head, dst) = dst.split_at_mut(head);
+    if head > 0 {
+        let v = f.simd(s, T::partial_load(s, src_head), T::partial_load(s, a_head));
+        T::partial_store(s, dst_head, v);
+    }
     let (zs, zt) = T::as_simd::<S>(src);
     let (as_, at) = T::as_simd::<S>(a);
     let (ys, yt) = T::as_mut_simd::<S>(dst);
@@ -125,6 +161,13 @@ pub fn map_with_slope_inplace<S: Simd, T: Element, F: WithSlope<T>>(
     a: &[T],
 ) {
     debug_assert_eq!(x.len(), a.len());
+    let head = head_len::<S, T>(x);
+    let (x_head, x) = x.split_at_mut(head);
+    let (a_head, a) = a.split_at(head);
+    if head > 0 {
+        let v = f.simd(s, T::partial_load(s, x_head), T::partial_load(s, a_head));
+        T::partial_store(s, x_head, v);
+    }
     let (xs, xt) = T::as_mut_simd::<S>(x);
     let (as_, at) = T::as_simd::<S>(a);
     let n = xs.len();
