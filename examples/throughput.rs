@@ -521,6 +521,26 @@ fn main() {
             sp
         );
     }
+    // The summary: the active backend against the baselines, one line per op, as Markdown
+    // (the README's results table is this section).
+    let active = sel.active.name();
+    println!("\n## Summary: {active} (the active backend) vs the baselines, same run\n");
+    println!("| op | dtype | layout | n | GB/s | x memcpy | x naive | x naive_native |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in rows.iter().filter(|r| r.backend == active) {
+        let ratio = |b: &str| lookup(r, b).map_or("-".to_string(), |m| format!("{:.2}", m / r.median_ns));
+        println!(
+            "| {} | {} | {} | {} | {:.1} | {} | {} | {} |",
+            r.op,
+            r.dtype,
+            r.layout.as_deref().unwrap_or("-"),
+            size_label(r.n),
+            r.gbps(),
+            ratio("memcpy"),
+            ratio("naive"),
+            ratio("naive_native")
+        );
+    }
     if let Some(path) = &cfg.json {
         write_json(path, &rows, naive_of, memcpy_of);
         println!("\nwrote {} rows to {path}", rows.len());
