@@ -286,6 +286,43 @@ fn streaming_path<T: TestElement>() {
     }
 }
 
+/// PReLU channels-first with long runs streams by the size of the whole output.
+fn streaming_prelu<T: TestElement>() {
+    let (c, spatial) = (2usize, 70_001usize);
+    let rows =
+        (rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>()).div_ceil(c * spatial);
+    let mut rng = Rng(0xbeef);
+    let src: Vec<T> = mixed_data(&mut rng, rows * c * spatial);
+    let slopes = [T::from_f64(0.25), T::from_f64(-1.5)];
+    let layout = ChannelLayout::ChannelsFirst { spatial };
+    let want = run_op(Op::Prelu, reference(), &src, 0, T::ZERO, &slopes, layout);
+    for r in simd_backends() {
+        for offset in [0, 5] {
+            let got = run_op(Op::Prelu, r, &src, offset, T::ZERO, &slopes, layout);
+            assert_bits_eq(
+                &got,
+                &want,
+                &src,
+                &format!(
+                    "prelu {} streaming on {} offset {offset}",
+                    T::NAME,
+                    r.backend()
+                ),
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_prelu_f32() {
+    streaming_prelu::<f32>();
+}
+
+#[test]
+fn streaming_prelu_f64() {
+    streaming_prelu::<f64>();
+}
+
 #[test]
 fn streaming_path_f32() {
     streaming_path::<f32>();

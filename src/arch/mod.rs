@@ -25,11 +25,26 @@ pub fn map_large<S: pulp::Simd, T: crate::Element, F: crate::kernels::Unary<T>>(
     src: &[T],
     dst: &mut [T],
 ) {
+    map_part_of(s, f, src, dst, core::mem::size_of_val(dst))
+}
+
+/// [`map_large`] on a piece of an output of `whole_bytes` bytes: whether to stream is decided by
+/// the size of the whole output, not of the piece (PReLU's channel runs are pieces).
+#[inline(always)]
+pub fn map_part_of<S: pulp::Simd, T: crate::Element, F: crate::kernels::Unary<T>>(
+    s: S,
+    f: F,
+    src: &[T],
+    dst: &mut [T],
+    whole_bytes: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     {
-        if core::mem::size_of_val(dst) >= STREAM_MIN_BYTES && x86::map_streaming(s, f, src, dst) {
+        if whole_bytes >= STREAM_MIN_BYTES && x86::map_streaming(s, f, src, dst) {
             return;
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = whole_bytes;
     crate::kernels::map(s, f, src, dst)
 }

@@ -134,8 +134,15 @@ impl<T: Element> WithSimd for PreluKernel<'_, T> {
         if run >= MIN_RUN {
             // Channels-first with long runs: each run of S elements has one slope.
             // (A loop, not a closure: see `Io::chunks`.)
+            let whole_bytes = core::mem::size_of_val(slopes) / c * io.len();
             for (j, piece) in io.chunks(run).enumerate() {
-                piece.map(s, LeakyRelu { a: slopes[j % c] });
+                let f = LeakyRelu { a: slopes[j % c] };
+                match piece {
+                    Io::OutOfPlace { src, dst } => {
+                        crate::arch::map_part_of(s, f, src, dst, whole_bytes)
+                    }
+                    inplace => inplace.map(s, f),
+                }
             }
             return;
         }
