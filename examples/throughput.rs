@@ -528,7 +528,8 @@ fn main() {
     println!("| op | dtype | layout | n | GB/s | x memcpy | x naive | x naive_native |");
     println!("|---|---|---|---|---|---|---|---|");
     for r in rows.iter().filter(|r| r.backend == active) {
-        let ratio = |b: &str| lookup(r, b).map_or("-".to_string(), |m| format!("{:.2}", m / r.median_ns));
+        let ratio =
+            |b: &str| lookup(r, b).map_or("-".to_string(), |m| format!("{:.2}", m / r.median_ns));
         println!(
             "| {} | {} | {} | {} | {:.1} | {} | {} | {} |",
             r.op,
