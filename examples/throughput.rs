@@ -356,6 +356,10 @@ struct Progress {
 impl Progress {
     fn step(&mut self, what: &str) {
         self.done += 1;
+        // Progress on a terminal only; a log (CI) gets no carriage-return lines.
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return;
+        }
         eprint!(
             "\r\x1b[K[{:>4}/{:<4} {:>5.1}s] {what}",
             self.done,

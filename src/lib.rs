@@ -19,7 +19,7 @@
 //! All rectifiers share the form `h(z) = max(0, z) + a * min(0, z)`: ReLU is `a = 0`, absolute
 //! value rectification `a = -1`, leaky ReLU a small fixed `a`, PReLU a learnable `a` per
 //! channel. The crate defines them as *selects*, which fixes signed zeros and NaN exactly
-//! (the contract is `SPEC.md`; the scalar functions in [`reference`] are that contract in code):
+//! (the contract is `SPEC.md`; the scalar functions in [`mod@reference`] are that contract in code):
 //!
 //! | op | result | edge cases |
 //! |---|---|---|
@@ -54,7 +54,7 @@
 //! ```
 //!
 //! ## Layout of the crate
-//! - [`reference`]: the scalar specification; [`kernels`]: the SIMD lane rules and loops,
+//! - [`mod@reference`]: the scalar specification; [`kernels`]: the SIMD lane rules and loops,
 //!   written once over pulp's `Simd` trait; [`arch`]: ISA-specific pieces (streaming stores);
 //! - [`backend`]: detection and selection; [`Rectifier`]: the dispatched API;
 //! - [`inventory`]: the one table of every public kernel, from which the tests, the benches and

@@ -2,8 +2,10 @@
 //! the same loop compiled for this CPU's widest x86 ISA (what `-C target-cpu=native` gives
 //! naive code), so that the portable build is compared against a native rebuild in one run.
 
+#[cfg(target_arch = "x86_64")]
+use rectifier::Backend;
 use rectifier::inventory::Op;
-use rectifier::{Backend, ChannelLayout, Element};
+use rectifier::{ChannelLayout, Element};
 
 /// The loops a user would write for each op (no NaN care: `f32::max` for ReLU).
 pub trait Naive: Element {
