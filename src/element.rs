@@ -89,6 +89,10 @@ pub(crate) mod sealed {
         fn m_not<S: Simd>(s: S, a: Self::M<S>) -> Self::M<S>;
         /// `m ? t : f`, lane by lane, bits kept.
         fn v_select<S: Simd>(s: S, m: Self::M<S>, t: Self::V<S>, f: Self::V<S>) -> Self::V<S>;
+        /// The ISA's own `max(a, b)` instruction. Its NaN and signed-zero rules differ by ISA:
+        /// only for code that has checked the ISA (x86 `maxps`: `b` when either is NaN or both
+        /// are zero).
+        fn v_max_raw<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
         /// The IEEE product, rounded once (never fused with anything).
         fn v_mul_raw<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
         fn v_and<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
@@ -131,7 +135,7 @@ macro_rules! impl_element {
      $lanes:ident, $v:ident, $m:ident,
      $splat:ident, $as_simd:ident, $as_mut_simd:ident, $pload:ident, $pstore:ident,
      $gt:ident, $ge:ident, $lt:ident, $le:ident, $eq:ident, $and_m:ident, $not_m:ident,
-     $select:ident, $mul:ident, $and:ident, $xor:ident, $from_u:ident, $splat_u:ident) => {
+     $select:ident, $max:ident, $mul:ident, $and:ident, $xor:ident, $from_u:ident, $splat_u:ident) => {
         impl Element for $t {
             type Bits = $bits;
             const NAME: &'static str = $name;
@@ -229,6 +233,10 @@ macro_rules! impl_element {
                 s.$select(m, t, f)
             }
             #[inline(always)]
+            fn v_max_raw<S: Simd>(s: S, a: S::$v, b: S::$v) -> S::$v {
+                s.$max(a, b)
+            }
+            #[inline(always)]
             fn v_mul_raw<S: Simd>(s: S, a: S::$v, b: S::$v) -> S::$v {
                 s.$mul(a, b)
             }
@@ -274,6 +282,7 @@ impl_element!(
     and_m32s,
     not_m32s,
     select_f32s,
+    max_f32s,
     mul_f32s,
     and_f32s,
     xor_f32s,
@@ -303,6 +312,7 @@ impl_element!(
     and_m64s,
     not_m64s,
     select_f64s,
+    max_f64s,
     mul_f64s,
     and_f64s,
     xor_f64s,

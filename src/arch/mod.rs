@@ -6,6 +6,22 @@
 #[cfg(target_arch = "x86_64")]
 pub mod x86;
 
+/// Whether `S` is one of pulp's x86 SIMD tokens (AVX2 or AVX-512), whose `max` is `maxps`/`maxpd`.
+/// A compile-time constant after monomorphisation.
+#[inline(always)]
+pub fn is_x86_simd<S: pulp::Simd>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::any::TypeId;
+        TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>()
+            || TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Out-of-place element-wise outputs at least this large (in bytes) are written with
 /// non-temporal (streaming) stores on x86, which skip the read-for-ownership of the output's
 /// cache lines. Below it the output is likely to be read again soon from cache, and streaming

@@ -22,7 +22,13 @@ impl<T: Element> Unary<T> for Relu {
     #[inline(always)]
     fn simd<S: Simd>(self, s: S, z: T::V<S>) -> T::V<S> {
         let zero = T::v_splat(s, T::ZERO);
-        T::v_select(s, T::v_lt(s, z, zero), zero, z)
+        if crate::arch::is_x86_simd::<S>() {
+            // x86 `maxps(0, z)` returns its second operand `z` when `z` is NaN or both are zero:
+            // exactly this rule, in one instruction (the select below needs two).
+            T::v_max_raw(s, zero, z)
+        } else {
+            T::v_select(s, T::v_lt(s, z, zero), zero, z)
+        }
     }
 }
 

@@ -40,7 +40,10 @@ pub trait WithSlope<T: Element>: Copy {
 /// Stores `v` to `*dst`, which the caller has just loaded: a plain full-width store, never
 /// rewritten by the compiler. Without this, LLVM turns "store `select(m, x, loaded)` back where
 /// `loaded` came from" into a masked store (`vmaskmovps`), which is microcoded and very slow on
-/// AMD: AVX2 `relu_inplace` `f32` at 64 Ki ran at 0.16x the naive loop that way, 1.0x with this.
+/// AMD: AVX2 `relu_inplace` `f32` at 64 Ki ran at 0.16x the naive loop that way, 0.95x with this.
+/// On AVX-512 masked stores are cheap, but a masked store writes nothing where no lane changed,
+/// so its speed depends on the data (a benchmark that re-runs an in-place ReLU on its own output
+/// measures that best case, about 2x); plain stores keep every kernel's time data-independent.
 #[inline(always)]
 pub fn store_in_place<V>(dst: &mut V, v: V) {
     // SAFETY: `dst` is a valid, aligned, exclusive reference, so writing through it is sound;
