@@ -179,14 +179,37 @@ fn measure(budget: Duration, mut f: impl FnMut()) -> f64 {
 
 /// The loops a user would write for each op (no NaN care: `f32::max` for ReLU).
 trait Naive: Element {
+    #[allow(clippy::too_many_arguments)]
     fn naive(
         op: Op,
+        z: &[Self],
         src: &[Self],
         dst: &mut [Self],
         a: Self,
         slopes: &[Self],
         layout: ChannelLayout,
+        da: &mut [Self],
     );
+}
+
+/// The naive backward loop: `dx[i] = g(z[i], dy[i], i)`, `dy` from `src` (or `dst` in place).
+#[inline(always)]
+fn naive_grad<T: Copy>(
+    z: &[T],
+    src: &[T],
+    dst: &mut [T],
+    inplace: bool,
+    g: impl Fn(T, T, usize) -> T,
+) {
+    if inplace {
+        for (i, (x, &z)) in dst.iter_mut().zip(z).enumerate() {
+            *x = g(z, *x, i);
+        }
+    } else {
+        for (i, (x, (&z, &dy))) in dst.iter_mut().zip(z.iter().zip(src)).enumerate() {
+            *x = g(z, dy, i);
+        }
+    }
 }
 
 macro_rules! naive_impl {
@@ -195,14 +218,61 @@ macro_rules! naive_impl {
             #[inline(always)]
             fn naive(
                 op: Op,
+                z: &[$t],
                 src: &[$t],
                 dst: &mut [$t],
                 a: $t,
                 slopes: &[$t],
                 layout: ChannelLayout,
+                da: &mut [$t],
             ) {
                 let c = slopes.len();
+                let _ = &da;
+                let inplace = op.inplace();
+                let channel = |i: usize| match layout {
+                    ChannelLayout::ChannelsLast => i % c,
+                    ChannelLayout::ChannelsFirst { spatial } => (i / spatial) % c,
+                };
                 match op {
+                    Op::ReluBackward
+                    | Op::ReluBackwardInplace
+                    | Op::ReluBackwardFromOutput
+                    | Op::ReluBackwardFromOutputInplace => naive_grad(
+                        z,
+                        src,
+                        dst,
+                        inplace,
+                        |z, dy, _| if z > 0.0 { dy } else { 0.0 },
+                    ),
+                    Op::LeakyReluBackward
+                    | Op::LeakyReluBackwardInplace
+                    | Op::LeakyReluBackwardFromOutput
+                    | Op::LeakyReluBackwardFromOutputInplace => naive_grad(
+                        z,
+                        src,
+                        dst,
+                        inplace,
+                        |z, dy, _| if z > 0.0 { dy } else { a * dy },
+                    ),
+                    Op::AbsBackward | Op::AbsBackwardInplace => {
+                        naive_grad(z, src, dst, inplace, |z, dy, _| {
+                            if z > 0.0 {
+                                dy
+                            } else if z < 0.0 {
+                                -dy
+                            } else {
+                                0.0
+                            }
+                        })
+                    }
+                    Op::PreluBackward
+                    | Op::PreluBackwardInplace
+                    | Op::PreluBackwardFromOutput
+                    | Op::PreluBackwardFromOutputInplace => {
+                        naive_grad(z, src, dst, inplace, |z, dy, i| {
+                            if z > 0.0 { dy } else { slopes[channel(i)] * dy }
+                        })
+                    }
                     Op::Relu => dst.iter_mut().zip(src).for_each(|(y, &z)| *y = z.max(0.0)),
                     Op::ReluInplace => dst.iter_mut().for_each(|y| *y = y.max(0.0)),
                     Op::LeakyRelu => dst
@@ -244,52 +314,61 @@ naive_impl!(f64);
 /// The naive loop compiled for AVX-512 (what `-C target-cpu=native` gives naive code here).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
+#[allow(clippy::too_many_arguments)]
 fn naive_avx512<T: Naive>(
     op: Op,
+    z: &[T],
     src: &[T],
     dst: &mut [T],
     a: T,
     slopes: &[T],
     layout: ChannelLayout,
+    da: &mut [T],
 ) {
-    T::naive(op, src, dst, a, slopes, layout)
+    T::naive(op, z, src, dst, a, slopes, layout, da)
 }
 
 /// The naive loop compiled for AVX2 + FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 fn naive_avx2<T: Naive>(
     op: Op,
+    z: &[T],
     src: &[T],
     dst: &mut [T],
     a: T,
     slopes: &[T],
     layout: ChannelLayout,
+    da: &mut [T],
 ) {
-    T::naive(op, src, dst, a, slopes, layout)
+    T::naive(op, z, src, dst, a, slopes, layout, da)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn naive_native<T: Naive>(
     op: Op,
+    z: &[T],
     src: &[T],
     dst: &mut [T],
     a: T,
     slopes: &[T],
     layout: ChannelLayout,
+    da: &mut [T],
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if Backend::Avx512.is_supported() {
             // SAFETY: the CPU has every feature `naive_avx512` enables (`Backend::Avx512` is
             // supported only when AVX-512 F/BW/CD/DQ/VL and AVX2/FMA are detected).
-            return unsafe { naive_avx512(op, src, dst, a, slopes, layout) };
+            return unsafe { naive_avx512(op, z, src, dst, a, slopes, layout, da) };
         }
         if Backend::Avx2.is_supported() {
             // SAFETY: `Backend::Avx2` is supported only when AVX2 and FMA are detected.
-            return unsafe { naive_avx2(op, src, dst, a, slopes, layout) };
+            return unsafe { naive_avx2(op, z, src, dst, a, slopes, layout, da) };
         }
     }
-    T::naive(op, src, dst, a, slopes, layout)
+    T::naive(op, z, src, dst, a, slopes, layout, da)
 }
 
 fn cpu_model() -> String {
@@ -365,7 +444,13 @@ fn run_dtype<T: Naive>(
 ) {
     let max_n = *cfg.sizes.iter().max().unwrap_or(&0);
     let src: Vec<T> = (0..max_n).map(&make).collect();
+    // `dy` of the backward ops (`src` is their `z`).
+    let dy: Vec<T> = (0..max_n).map(|i| make(i.wrapping_mul(7) + 3)).collect();
     let mut dst: Vec<T> = vec![T::ZERO; max_n];
+    let mut da: Vec<T> = vec![T::ZERO; PRELU_CHANNELS];
+    // memcpy buffers for the roofline of up to 3 streams (1.5 n elements copied).
+    let copy_src: Vec<T> = vec![T::from_f64(1.0); max_n * 3 / 2 + 1];
+    let mut copy_dst: Vec<T> = vec![T::ZERO; max_n * 3 / 2 + 1];
     let slopes: Vec<T> = (0..PRELU_CHANNELS)
         .map(|c| T::from_f64(0.01 * (c + 1) as f64))
         .collect();
@@ -376,15 +461,37 @@ fn run_dtype<T: Naive>(
         .collect();
     let size = core::mem::size_of::<T>();
     for &n in &cfg.sizes {
-        let (src, dst) = (&src[..n], &mut dst[..n]);
-        let memcpy_ns = want(&cfg.backends, "memcpy").then(|| {
-            progress.step(&format!("memcpy {} n={}", T::NAME, size_label(n)));
-            measure(cfg.budget, || {
-                dst.copy_from_slice(black_box(src));
-                black_box(&mut *dst);
-            })
-        });
+        let (src, dy, dst) = (&src[..n], &dy[..n], &mut dst[..n]);
+        // The roofline of each byte count: a copy moving the same bytes (read + written).
+        let mut memcpy_cache: Vec<(usize, f64)> = Vec::new();
+        let mut memcpy_ns = |bytes: usize, progress: &mut Progress| {
+            if !want(&cfg.backends, "memcpy") {
+                return None;
+            }
+            if let Some(&(_, ns)) = memcpy_cache.iter().find(|(b, _)| *b == bytes) {
+                return Some(ns);
+            }
+            let m = bytes / 2 / size;
+            progress.step(&format!("memcpy {} {} bytes", T::NAME, bytes));
+            let (cs, cd) = (&copy_src[..m], &mut copy_dst[..m]);
+            let ns = measure(cfg.budget, || {
+                cd.copy_from_slice(black_box(cs));
+                black_box(&mut *cd);
+            });
+            memcpy_cache.push((bytes, ns));
+            Some(ns)
+        };
         for &op in Op::ALL.iter().filter(|op| want(&cfg.ops, op.name())) {
+            // Backward ops: `z` = `src`, `dy` from `dy` (out of place) or `dst` (in place).
+            let (z, src) = if op.backward() {
+                (src, dy)
+            } else {
+                (&[][..], src)
+            };
+            if op.backward() && op.inplace() {
+                dst.copy_from_slice(dy);
+            }
+            let memcpy_ns = memcpy_ns(op.bytes(n, size), progress);
             let layouts = if op.params() == Params::ChannelSlopes {
                 prelu_layouts(n)
                     .into_iter()
@@ -418,14 +525,25 @@ fn run_dtype<T: Naive>(
                             if native {
                                 naive_native(
                                     op,
+                                    black_box(z),
                                     black_box(src),
                                     dst,
                                     black_box(a),
                                     &slopes,
                                     layout,
+                                    &mut da,
                                 );
                             } else {
-                                T::naive(op, black_box(src), dst, black_box(a), &slopes, layout);
+                                T::naive(
+                                    op,
+                                    black_box(z),
+                                    black_box(src),
+                                    dst,
+                                    black_box(a),
+                                    &slopes,
+                                    layout,
+                                    &mut da,
+                                );
                             }
                             black_box(&mut *dst);
                         });
@@ -444,9 +562,12 @@ fn run_dtype<T: Naive>(
                         let args = Args {
                             src: black_box(src),
                             dst: &mut *dst,
+                            z: black_box(z),
+                            da: &mut da,
                             slope: black_box(a),
                             slopes: &slopes,
                             layout,
+                            ..Args::default()
                         };
                         op.call(r, args).expect("valid call");
                         black_box(&mut *dst);
@@ -562,7 +683,7 @@ fn main() {
             }
         })
         .sum();
-    let total = cfg.dtypes.len() * cfg.sizes.len() * (n_ops * n_backends + 1);
+    let total = cfg.dtypes.len() * cfg.sizes.len() * (n_ops * n_backends + 2);
     let mut progress = Progress {
         done: 0,
         total,

@@ -15,6 +15,7 @@ pub mod kernels;
 mod layout;
 mod ops;
 pub mod reference;
+mod subgradient;
 
 /// How this copy of the crate was built (written by `build.rs`).
 pub mod build_info {
@@ -29,6 +30,14 @@ pub use dispatch::Rectifier;
 pub use element::Element;
 pub use error::Error;
 pub use layout::ChannelLayout;
+pub use ops::backward::{
+    abs_backward, abs_backward_inplace, leaky_relu_backward, leaky_relu_backward_from_output,
+    leaky_relu_backward_from_output_inplace, leaky_relu_backward_inplace, prelu_backward,
+    prelu_backward_from_output, prelu_backward_from_output_inplace, prelu_backward_inplace,
+    relu_backward, relu_backward_from_output, relu_backward_from_output_inplace,
+    relu_backward_inplace,
+};
 pub use ops::forward::{
     abs, abs_inplace, leaky_relu, leaky_relu_inplace, prelu, prelu_inplace, relu, relu_inplace,
 };
+pub use subgradient::Subgradient;

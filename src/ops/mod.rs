@@ -1,6 +1,7 @@
 //! The public entry points: validate (nothing written on error) -> the handle's backend ->
 //! the kernel.
 
+pub mod backward;
 pub mod forward;
 
 use crate::element::Element;

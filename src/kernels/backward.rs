@@ -1,0 +1,244 @@
+//! Backward kernels (`SPEC.md` section 3): the lane rules of the gradients of `relu`,
+//! `leaky_relu`, `abs` and `prelu`, and the kernels that drive them through [`map_grad`].
+//!
+//! The side of the kink is a const parameter (`RIGHT`), chosen once per call by the public
+//! API, so that the vector body has no branch on it.
+
+use pulp::{Simd, WithSimd};
+
+use super::{Grad, Io, map_grad, map_grad_reference};
+use crate::dispatch::Kernel;
+use crate::element::Element;
+use crate::layout::ChannelLayout;
+use crate::reference;
+use crate::subgradient::Subgradient;
+
+const fn sub(right: bool) -> Subgradient {
+    if right {
+        Subgradient::Right
+    } else {
+        Subgradient::Left
+    }
+}
+
+/// ReLU backward: `Left` blocks `z <= 0`, `Right` blocks `z < 0`; a blocked lane is `+0`, the
+/// others keep `dy`'s bits.
+#[derive(Clone, Copy)]
+pub struct ReluGrad<const RIGHT: bool>;
+
+impl<T: Element, const RIGHT: bool> Grad<T, 0> for ReluGrad<RIGHT> {
+    #[inline(always)]
+    fn scalar(self, z: T, dy: T, _: [T; 0]) -> T {
+        reference::relu_backward(z, dy, sub(RIGHT))
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, _: [T::V<S>; 0]) -> T::V<S> {
+        let zero = T::v_splat(s, T::ZERO);
+        let blocked = if RIGHT {
+            T::v_lt(s, z, zero)
+        } else {
+            T::v_le(s, z, zero)
+        };
+        T::v_select(s, blocked, zero, dy)
+    }
+}
+
+/// Leaky ReLU / PReLU backward lane rule with a vector of slopes: `dy` on the linear side
+/// (`z > 0`, or `z >= 0` with `RIGHT`), `a * dy` elsewhere (NaN `z` included).
+#[inline(always)]
+fn leaky_grad<S: Simd, T: Element, const RIGHT: bool>(
+    s: S,
+    z: T::V<S>,
+    dy: T::V<S>,
+    a: T::V<S>,
+) -> T::V<S> {
+    let zero = T::v_splat(s, T::ZERO);
+    let linear = if RIGHT {
+        T::v_ge(s, z, zero)
+    } else {
+        T::v_gt(s, z, zero)
+    };
+    T::v_select(s, linear, dy, T::v_mul(s, a, dy))
+}
+
+/// Leaky ReLU backward with a scalar slope.
+#[derive(Clone, Copy)]
+pub struct LeakyReluGrad<T, const RIGHT: bool> {
+    /// The slope (finite).
+    pub a: T,
+}
+
+impl<T: Element, const RIGHT: bool> Grad<T, 0> for LeakyReluGrad<T, RIGHT> {
+    #[inline(always)]
+    fn scalar(self, z: T, dy: T, _: [T; 0]) -> T {
+        reference::leaky_relu_backward(z, dy, self.a, sub(RIGHT))
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, _: [T::V<S>; 0]) -> T::V<S> {
+        leaky_grad::<S, T, RIGHT>(s, z, dy, T::v_splat(s, self.a))
+    }
+}
+
+/// PReLU input-gradient lane rule: the slope of each lane is the extra stream.
+#[derive(Clone, Copy)]
+pub struct PreluGrad<const RIGHT: bool>;
+
+impl<T: Element, const RIGHT: bool> Grad<T, 1> for PreluGrad<RIGHT> {
+    #[inline(always)]
+    fn scalar(self, z: T, dy: T, [a]: [T; 1]) -> T {
+        reference::prelu_backward(z, dy, a, sub(RIGHT))
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, [a]: [T::V<S>; 1]) -> T::V<S> {
+        leaky_grad::<S, T, RIGHT>(s, z, dy, a)
+    }
+}
+
+/// `abs` backward: `dy * s`, `s = -1, +0, +1` for `z < 0`, `z = ±0` or NaN, `z > 0`, as an
+/// IEEE product with x86's NaN rules ([`Element`]'s `v_mul`), never a sign flip.
+#[derive(Clone, Copy)]
+pub struct AbsGrad;
+
+impl<T: Element> Grad<T, 0> for AbsGrad {
+    #[inline(always)]
+    fn scalar(self, z: T, dy: T, _: [T; 0]) -> T {
+        reference::abs_backward(z, dy)
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, _: [T::V<S>; 0]) -> T::V<S> {
+        let zero = T::v_splat(s, T::ZERO);
+        let sign = T::v_select(
+            s,
+            T::v_lt(s, z, zero),
+            T::v_splat(s, T::from_f64(-1.0)),
+            T::v_select(
+                s,
+                T::v_gt(s, z, zero),
+                T::v_splat(s, T::from_f64(1.0)),
+                zero,
+            ),
+        );
+        T::v_mul(s, dy, sign)
+    }
+}
+
+/// An element-wise gradient kernel: a [`Grad`] rule without extra streams over `z` and an
+/// [`Io`] (`dy -> dx`, or `dy` in place).
+pub struct GradKernel<'a, T, F> {
+    /// The rule.
+    pub f: F,
+    /// The forward input (or, where exact, the forward output).
+    pub z: &'a [T],
+    /// `dy -> dx`, or `dy` overwritten.
+    pub io: Io<'a, T>,
+}
+
+impl<T: Element, F: Grad<T, 0>> WithSimd for GradKernel<'_, T, F> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        map_grad(s, self.f, self.z, self.io, [])
+    }
+}
+
+impl<T: Element, F: Grad<T, 0>> Kernel for GradKernel<'_, T, F> {
+    fn reference(self) {
+        map_grad_reference(self.f, self.z, self.io, |_| [])
+    }
+}
+
+/// Channels-first runs at least this long use a scalar slope per run.
+pub(crate) const MIN_RUN: usize = 64;
+/// A materialised slope pattern covers at least this many elements.
+pub(crate) const MIN_PATTERN: usize = 256;
+/// Patterns up to this length live on the stack.
+const STACK_PATTERN: usize = 512;
+
+/// The slope of every position of `len` elements (a whole number of periods), built period by
+/// period without a division per element.
+#[inline(always)]
+pub(crate) fn fill_pattern<T: Element>(pattern: &mut [T], slopes: &[T], run: usize) {
+    let period = slopes.len() * run;
+    let (first, rest) = pattern.split_at_mut(period);
+    for (piece, &a) in first.chunks_exact_mut(run).zip(slopes) {
+        piece.fill(a);
+    }
+    for copy in rest.chunks_exact_mut(period) {
+        copy.copy_from_slice(first);
+    }
+}
+
+/// PReLU input gradient over a validated shape (`io.len()` a multiple of the period).
+pub struct PreluGradKernel<'a, T, const RIGHT: bool> {
+    /// The forward input (or output, where exact).
+    pub z: &'a [T],
+    /// `dy -> dx`, or `dy` in place.
+    pub io: Io<'a, T>,
+    /// One slope per channel.
+    pub slopes: &'a [T],
+    /// The layout.
+    pub layout: ChannelLayout,
+}
+
+impl<T: Element, const RIGHT: bool> WithSimd for PreluGradKernel<'_, T, RIGHT> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let PreluGradKernel {
+            z,
+            io,
+            slopes,
+            layout,
+        } = self;
+        if io.is_empty() {
+            return;
+        }
+        let c = slopes.len();
+        let run = layout.run();
+        if run >= MIN_RUN {
+            // Long channels-first runs: a scalar slope per run. (Loops, not closures.)
+            for (j, (zp, piece)) in z.chunks(run).zip(io.chunks(run)).enumerate() {
+                let f = LeakyReluGrad::<T, RIGHT> { a: slopes[j % c] };
+                map_grad(s, f, zp, piece, []);
+            }
+            return;
+        }
+        let period = c * run;
+        if run == 1 && period >= MIN_PATTERN {
+            for (zp, piece) in z.chunks(period).zip(io.chunks(period)) {
+                let n = piece.len();
+                map_grad(s, PreluGrad::<RIGHT>, zp, piece, [&slopes[..n]]);
+            }
+            return;
+        }
+        let len = period * MIN_PATTERN.div_ceil(period);
+        let mut stack = [T::ZERO; STACK_PATTERN];
+        let mut heap = Vec::new();
+        let pattern: &mut [T] = if len <= STACK_PATTERN {
+            &mut stack[..len]
+        } else {
+            heap.resize(len, T::ZERO);
+            &mut heap
+        };
+        fill_pattern(pattern, slopes, run);
+        let pattern = &*pattern;
+        for (zp, piece) in z.chunks(len).zip(io.chunks(len)) {
+            let n = piece.len();
+            map_grad(s, PreluGrad::<RIGHT>, zp, piece, [&pattern[..n]]);
+        }
+    }
+}
+
+impl<T: Element, const RIGHT: bool> Kernel for PreluGradKernel<'_, T, RIGHT> {
+    fn reference(self) {
+        let PreluGradKernel {
+            z,
+            io,
+            slopes,
+            layout,
+        } = self;
+        map_grad_reference(PreluGrad::<RIGHT>, z, io, |i| {
+            [slopes[layout.channel_of(i, slopes.len())]]
+        })
+    }
+}
