@@ -227,7 +227,6 @@ macro_rules! naive_impl {
                 da: &mut [$t],
             ) {
                 let c = slopes.len();
-                let _ = &da;
                 let inplace = op.inplace();
                 let channel = |i: usize| match layout {
                     ChannelLayout::ChannelsLast => i % c,
@@ -263,6 +262,20 @@ macro_rules! naive_impl {
                             } else {
                                 0.0
                             }
+                        })
+                    }
+                    Op::PreluBackwardWithSlopeGrad | Op::PreluBackwardWithSlopeGradInplace => {
+                        // The two-pass version: the slope gradient (reading dy before it is
+                        // overwritten), then dx.
+                        da.fill(0.0);
+                        let dy: &[$t] = if inplace { &*dst } else { src };
+                        for (i, (&z, &dy)) in z.iter().zip(dy).enumerate() {
+                            if z <= 0.0 {
+                                da[channel(i)] += z * dy;
+                            }
+                        }
+                        naive_grad(z, src, dst, inplace, |z, dy, i| {
+                            if z > 0.0 { dy } else { slopes[channel(i)] * dy }
                         })
                     }
                     Op::PreluBackward

@@ -12,6 +12,7 @@ use pulp::Simd;
 /// A floating-point element type the kernels accept: `f32` or `f64`. Sealed.
 pub trait Element:
     sealed::SimdElement
+    + sealed::WideAcc
     + Copy
     + Pod
     + PartialOrd
@@ -122,6 +123,99 @@ pub(crate) mod sealed {
         #[inline(always)]
         fn v_abs<S: Simd>(s: S, z: Self::V<S>) -> Self::V<S> {
             Self::v_and(s, z, Self::v_splat_bits(s, !Self::sign_mask_u64()))
+        }
+    }
+
+    /// The slope-gradient terms of one vector, accumulated in `f64` lanes.
+    pub trait WideAcc: SimdElement {
+        /// `f64` vectors per vector of `Self` (1 for `f64`, 2 for `f32`).
+        fn per<S: Simd>() -> usize;
+        /// `acc[idx..idx + per] += !(z > 0) ? z * dy : +0`, lane by lane in `f64` (lanes in
+        /// order: `acc[idx]` holds the low lanes); the product is exact for `f32`, rounded
+        /// once for `f64`.
+        fn acc_terms<S: Simd>(s: S, acc: &mut [S::f64s], idx: usize, z: Self::V<S>, dy: Self::V<S>);
+    }
+}
+
+/// The SIMD side of the PReLU slope gradient (`crate::reference::prelu_slope_grad`):
+/// terms accumulated in `f64` lanes.
+pub(crate) mod wide {
+    use pulp::Simd;
+
+    use super::sealed::{SimdElement, WideAcc};
+
+    /// `v` widened to `f64` (exact), low lanes first: `[lanes 0..L/2, lanes L/2..L]`.
+    ///
+    /// pulp's portable `Simd` trait has no `f32 -> f64` conversion, so the x86 backends call
+    /// their own instruction (`vcvtps2pd`); the type test is resolved at compile time. Other
+    /// backends go through memory (correct, slower).
+    #[inline(always)]
+    pub fn widen<S: Simd>(s: S, v: S::f32s) -> [S::f64s; 2] {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::any::TypeId;
+            use core::mem::transmute_copy;
+            use pulp::x86::{V3, V4};
+            if TypeId::of::<S>() == TypeId::of::<V4>() {
+                // SAFETY: `S` is `V4` (checked above), whose `f32s` is `f32x16` and `f64s` is
+                // `f64x8`; `transmute_copy` between identical types is a copy.
+                let (s4, v): (V4, pulp::f32x16) =
+                    unsafe { (transmute_copy(&s), transmute_copy(&v)) };
+                let [lo, hi]: [pulp::f32x8; 2] = bytemuck::cast(v);
+                let r = [s4.convert_f32x8_to_f64x8(lo), s4.convert_f32x8_to_f64x8(hi)];
+                // SAFETY: as above, `[f64x8; 2]` is `[S::f64s; 2]`.
+                return unsafe { transmute_copy(&r) };
+            }
+            if TypeId::of::<S>() == TypeId::of::<V3>() {
+                // SAFETY: `S` is `V3`: `f32s` is `f32x8`, `f64s` is `f64x4`.
+                let (s3, v): (V3, pulp::f32x8) =
+                    unsafe { (transmute_copy(&s), transmute_copy(&v)) };
+                let [lo, hi]: [pulp::f32x4; 2] = bytemuck::cast(v);
+                let r = [s3.convert_f32x4_to_f64x4(lo), s3.convert_f32x4_to_f64x4(hi)];
+                // SAFETY: `[f64x4; 2]` is `[S::f64s; 2]`.
+                return unsafe { transmute_copy(&r) };
+            }
+        }
+        let lanes: &[f32] = bytemuck::cast_slice(core::slice::from_ref(&v));
+        let half = lanes.len() / 2;
+        let mut wide = [0.0f64; 64];
+        for (w, &x) in wide.iter_mut().zip(lanes) {
+            *w = x as f64;
+        }
+        [
+            s.partial_load_f64s(&wide[..half]),
+            s.partial_load_f64s(&wide[half..2 * half]),
+        ]
+    }
+
+    impl WideAcc for f64 {
+        #[inline(always)]
+        fn per<S: Simd>() -> usize {
+            1
+        }
+        #[inline(always)]
+        fn acc_terms<S: Simd>(s: S, acc: &mut [S::f64s], idx: usize, z: S::f64s, dy: S::f64s) {
+            let zero = s.splat_f64s(0.0);
+            let keep = <f64 as SimdElement>::m_not(s, s.greater_than_f64s(z, zero));
+            let t = s.select_f64s(keep, s.mul_f64s(z, dy), zero);
+            acc[idx] = s.add_f64s(acc[idx], t);
+        }
+    }
+
+    impl WideAcc for f32 {
+        #[inline(always)]
+        fn per<S: Simd>() -> usize {
+            2
+        }
+        #[inline(always)]
+        fn acc_terms<S: Simd>(s: S, acc: &mut [S::f64s], idx: usize, z: S::f32s, dy: S::f32s) {
+            let zero = s.splat_f32s(0.0);
+            let keep = s.not_m32s(s.greater_than_f32s(z, zero));
+            // Zero both factors outside the mask, so that those lanes add 0 * 0 = +0.
+            let [zl, zh] = widen(s, s.select_f32s(keep, z, zero));
+            let [dl, dh] = widen(s, s.select_f32s(keep, dy, zero));
+            acc[idx] = s.add_f64s(acc[idx], s.mul_f64s(zl, dl));
+            acc[idx + 1] = s.add_f64s(acc[idx + 1], s.mul_f64s(zh, dh));
         }
     }
 }

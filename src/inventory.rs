@@ -142,6 +142,11 @@ inventory! {
     PreluBackwardFromOutputInplace "prelu_backward_from_output_inplace" inplace=true
         params=ChannelSlopes
         |r, a| r.prelu_backward_from_output_inplace(a.z, a.dst, a.slopes, a.layout, a.sub);
+    PreluBackwardWithSlopeGrad "prelu_backward_with_slope_grad" inplace=false params=ChannelSlopes
+        |r, a| r.prelu_backward_with_slope_grad(a.z, a.src, a.dst, a.slopes, a.da, a.layout, a.sub);
+    PreluBackwardWithSlopeGradInplace "prelu_backward_with_slope_grad_inplace" inplace=true
+        params=ChannelSlopes
+        |r, a| r.prelu_backward_with_slope_grad_inplace(a.z, a.dst, a.slopes, a.da, a.layout, a.sub);
 }
 
 impl Op {

@@ -34,8 +34,8 @@ pub use ops::backward::{
     abs_backward, abs_backward_inplace, leaky_relu_backward, leaky_relu_backward_from_output,
     leaky_relu_backward_from_output_inplace, leaky_relu_backward_inplace, prelu_backward,
     prelu_backward_from_output, prelu_backward_from_output_inplace, prelu_backward_inplace,
-    relu_backward, relu_backward_from_output, relu_backward_from_output_inplace,
-    relu_backward_inplace,
+    prelu_backward_with_slope_grad, prelu_backward_with_slope_grad_inplace, relu_backward,
+    relu_backward_from_output, relu_backward_from_output_inplace, relu_backward_inplace,
 };
 pub use ops::forward::{
     abs, abs_inplace, leaky_relu, leaky_relu_inplace, prelu, prelu_inplace, relu, relu_inplace,

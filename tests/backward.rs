@@ -50,7 +50,7 @@ fn forward_of(op: Op) -> Op {
 }
 
 /// One run of a backward op on `r`: `z` and `dy` placed `offset` elements into buffers, with
-/// canaries around the output. Returns `dx`.
+/// canaries around the outputs. Returns `dx`, and `da` for the ops that write it (else empty).
 #[allow(clippy::too_many_arguments)]
 fn run_grad<T: TestElement>(
     op: Op,
@@ -62,7 +62,7 @@ fn run_grad<T: TestElement>(
     slopes: &[T],
     layout: ChannelLayout,
     sub: Subgradient,
-) -> Vec<T> {
+) -> (Vec<T>, Vec<T>) {
     let n = z.len();
     let c = canary::<T>();
     let place = |v: &[T]| {
@@ -76,15 +76,17 @@ fn run_grad<T: TestElement>(
     } else {
         vec![c; offset + n + 3]
     };
+    let nda = if op.writes_da() { slopes.len() } else { 0 };
+    let mut da = vec![c; nda + 2];
     let args = Args {
         src: &dyb[offset..offset + n],
         dst: &mut out[offset..offset + n],
         z: &zb[offset..offset + n],
+        da: &mut da[1..1 + nda],
         sub,
         slope,
         slopes,
         layout,
-        ..Args::default()
     };
     op.call(r, args)
         .unwrap_or_else(|e| panic!("{} on {} failed: {e}", op.name(), r.backend()));
@@ -99,7 +101,13 @@ fn run_grad<T: TestElement>(
             );
         }
     }
-    out[offset..offset + n].to_vec()
+    assert_eq!(da[0].to_bits(), c.to_bits(), "da written before its start");
+    assert_eq!(
+        da[nda + 1].to_bits(),
+        c.to_bits(),
+        "da written after its end"
+    );
+    (out[offset..offset + n].to_vec(), da[1..1 + nda].to_vec())
 }
 
 /// Every backward op, both subgradients, every backend, over one `(z, dy)`.
@@ -119,7 +127,8 @@ fn check_all<T: TestElement>(
         }
         for sub in SUBS {
             // Backward from z on the reference is the expected answer for every op.
-            let want = run_grad(from_z(op), reference, z, dy, 0, slope, slopes, layout, sub);
+            let (want, want_da) =
+                run_grad(from_z(op), reference, z, dy, 0, slope, slopes, layout, sub);
             // The `z` argument: the forward output for `*_from_output`, where exact.
             let zarg: Vec<T> = if op.from_output() {
                 if !from_output_ok(op, sub, slope, slopes) {
@@ -131,7 +140,7 @@ fn check_all<T: TestElement>(
                 z.to_vec()
             };
             for r in backends() {
-                let got = run_grad(op, r, &zarg, dy, offset, slope, slopes, layout, sub);
+                let (got, got_da) = run_grad(op, r, &zarg, dy, offset, slope, slopes, layout, sub);
                 let ctx = format!(
                     "{} {} on {} sub {sub} (n {}, offset {offset}, slope {slope:?}, C {}, {layout:?})",
                     op.name(),
@@ -141,6 +150,7 @@ fn check_all<T: TestElement>(
                     slopes.len()
                 );
                 assert_bits_eq(&got, &want, z, &ctx);
+                assert_bits_eq(&got_da, &want_da, &[], &format!("da of {ctx}"));
             }
         }
     }
@@ -557,4 +567,256 @@ fn errors_write_nothing() {
         m.contains("slope 2") && m.contains("-0.5") && m.contains("> 0"),
         "{m}"
     );
+}
+
+/// The exactly rounded sum of `xs` (Shewchuk's algorithm with CPython `math.fsum`'s final
+/// rounding); `xs` must not overflow.
+fn fsum(xs: &[f64]) -> f64 {
+    let mut partials: Vec<f64> = Vec::new();
+    for &x0 in xs {
+        let mut x = x0;
+        let mut i = 0;
+        for j in 0..partials.len() {
+            let mut y = partials[j];
+            if x.abs() < y.abs() {
+                core::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                partials[i] = lo;
+                i += 1;
+            }
+            x = hi;
+        }
+        partials.truncate(i);
+        partials.push(x);
+    }
+    let mut n = partials.len();
+    if n == 0 {
+        return 0.0;
+    }
+    n -= 1;
+    let mut hi = partials[n];
+    let mut lo = 0.0;
+    while n > 0 {
+        let x = hi;
+        n -= 1;
+        let y = partials[n];
+        hi = x + y;
+        lo = y - (hi - x);
+        if lo != 0.0 {
+            break;
+        }
+    }
+    if n > 0 && ((lo < 0.0 && partials[n - 1] < 0.0) || (lo > 0.0 && partials[n - 1] > 0.0)) {
+        let y = lo * 2.0;
+        let x = hi + y;
+        if y == x - hi {
+            hi = x;
+        }
+    }
+    hi
+}
+
+#[test]
+fn fsum_is_exact() {
+    assert_eq!(fsum(&[1e100, 1.0, -1e100, 1e-100]), 1.0);
+    assert_eq!(fsum(&[0.1; 10]), 1.0);
+    assert_eq!(fsum(&[1.0, 1e-16, 1e-16]), 1.0000000000000002);
+}
+
+/// Adversarial inputs for the slope gradient: `(z, dy)` with every `z <= 0` (every term
+/// counts), in three families: heavy cancellation (large terms that cancel in pairs, far apart,
+/// around small ones), wide dynamic range (exponents over most of the format), and sorted
+/// magnitudes (the worst case for a running sum).
+fn adversarial<T: TestElement>(
+    rng: &mut Rng,
+    n: usize,
+    family: usize,
+    max_exp: i32,
+) -> (Vec<T>, Vec<T>) {
+    let unit = |rng: &mut Rng| 1.0 + (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let mut z = Vec::with_capacity(n);
+    let mut dy = Vec::with_capacity(n);
+    for i in 0..n {
+        let (zv, dv) = match family {
+            0 => {
+                // +-2^40-ish terms cancelling between the first and second half, plus noise.
+                let big = (i % 7) as f64 + 1.0;
+                let sign = if i < n / 2 { 1.0 } else { -1.0 };
+                if i % 3 == 0 {
+                    (-unit(rng) * 1e-3, sign * unit(rng))
+                } else {
+                    (-big * 2f64.powi(20), sign * big * 2f64.powi(20))
+                }
+            }
+            1 => {
+                let e1 = (rng.below(2 * max_exp as usize) as i32) - max_exp;
+                let e2 = (rng.below(2 * max_exp as usize) as i32) - max_exp;
+                let sign = if rng.below(2) == 0 { 1.0 } else { -1.0 };
+                (
+                    -unit(rng) * 2f64.powi(e1 / 2),
+                    sign * unit(rng) * 2f64.powi(e2 / 2),
+                )
+            }
+            _ => (
+                -(i as f64 + 1.0) * unit(rng),
+                if i % 2 == 0 { 1.0 } else { -0.999 },
+            ),
+        };
+        z.push(T::from_f64(zv));
+        dy.push(T::from_f64(dv));
+    }
+    (z, dy)
+}
+
+/// `da` against the exactly rounded sum of its terms, with the documented bound
+/// (`reference::prelu_slope_grad`): `|da - exact| <= d * 2^-53 * sum |t|` with
+/// `d = m + ceil(log2 K) + ceil(log2 blocks)`, `m <= 128` terms per slot per block and `K <= 512`
+/// slots folded per channel per block, plus the final rounding to `f32` (`2^-24 |exact|`).
+/// Also bitwise equal on every backend, and far closer than a naive running sum in `T`.
+fn slope_grad_accuracy<T: TestElement>(max_exp: i32) {
+    let mut rng = Rng(0x0dd5_eed5);
+    let shapes = [
+        (3usize, ChannelLayout::ChannelsLast),
+        (1, ChannelLayout::ChannelsLast),
+        (2, ChannelLayout::ChannelsFirst { spatial: 100 }),
+        (5, ChannelLayout::ChannelsFirst { spatial: 7 }),
+    ];
+    for family in 0..3 {
+        for &(c, layout) in &shapes {
+            let period = c * layout_run(layout);
+            let n = 200_000 / period * period;
+            let (z, dy) = adversarial::<T>(&mut rng, n, family, max_exp);
+            let slopes = vec![T::from_f64(0.25); c];
+            let mut dx = vec![T::ZERO; n];
+            let mut want = vec![T::ZERO; c];
+            reference()
+                .prelu_backward_with_slope_grad(
+                    &z,
+                    &dy,
+                    &mut dx,
+                    &slopes,
+                    &mut want,
+                    layout,
+                    Subgradient::Left,
+                )
+                .unwrap();
+            for r in backends() {
+                let mut da = vec![T::ZERO; c];
+                r.prelu_backward_with_slope_grad(
+                    &z,
+                    &dy,
+                    &mut dx,
+                    &slopes,
+                    &mut da,
+                    layout,
+                    Subgradient::Right,
+                )
+                .unwrap();
+                assert_bits_eq(&da, &want, &[], &format!("da on {}", r.backend()));
+            }
+            let blocks = n.div_ceil(256) as f64;
+            let depth = 128.0 + 9.0 + blocks.log2().ceil() + 1.0;
+            for (ch, da_ch) in want.iter().enumerate() {
+                let terms: Vec<f64> = (0..n)
+                    .filter(|&i| layout.channel_of(i, c) == ch)
+                    .map(|i| rectifier::reference::backward::slope_grad_term(z[i], dy[i]))
+                    .collect();
+                let exact = fsum(&terms);
+                let abs_sum: f64 = terms.iter().map(|t| t.abs()).sum();
+                let got = da_ch.to_f64();
+                let final_rounding = if T::NAME == "f32" {
+                    2f64.powi(-24) * exact.abs() * 1.01
+                } else {
+                    0.0
+                };
+                let bound = depth * 2f64.powi(-53) * abs_sum * 1.01 + final_rounding;
+                let err = (got - exact).abs();
+                eprintln!(
+                    "{} family {family} C={c} {layout:?} ch {ch}: err / (2^-53 sum|t|) = {:.3}, \
+                     err / |exact| = {:.2e}, naive {} err / |exact| = {:.2e}",
+                    T::NAME,
+                    err / (2f64.powi(-53) * abs_sum),
+                    err / exact.abs(),
+                    T::NAME,
+                    (terms
+                        .iter()
+                        .fold(T::ZERO, |acc, &t| acc + T::from_f64(t))
+                        .to_f64()
+                        - exact)
+                        .abs()
+                        / exact.abs()
+                );
+                // The naive running sum in T, for the record.
+                let naive = terms
+                    .iter()
+                    .fold(T::ZERO, |acc, &t| acc + T::from_f64(t))
+                    .to_f64();
+                assert!(
+                    err <= bound,
+                    "{} family {family} C={c} {layout:?} channel {ch}: da {got:e} exact {exact:e} \
+                     err {err:e} > bound {bound:e} (sum|t| {abs_sum:e}, naive err {:e})",
+                    T::NAME,
+                    (naive - exact).abs()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn slope_grad_accuracy_f64() {
+    slope_grad_accuracy::<f64>(1000);
+}
+
+#[test]
+fn slope_grad_accuracy_f32() {
+    slope_grad_accuracy::<f32>(120);
+}
+
+/// Small cases of the slope-gradient contract: the mask `!(z > 0)` for both subgradients,
+/// `z = ±0` terms, NaN/inf terms giving the x86 default NaN, `+0` (never `-0`) when there are
+/// no or only zero terms, and the in-place form reading `dy` before overwriting it.
+#[test]
+fn slope_grad_small_cases() {
+    let cl = ChannelLayout::ChannelsLast;
+    for r in backends() {
+        for sub in SUBS {
+            let mut dx = [0.0f32; 4];
+            let mut da = [9.0f32; 2];
+            // channel 0: z = -0 (term -0 * 3 = -0), z = 2 (masked out); channel 1: -1 * 4, NaN.
+            let z = [-0.0f32, -1.0, 2.0, f32::NAN];
+            let dy = [3.0f32, 4.0, 5.0, 1.0];
+            r.prelu_backward_with_slope_grad(&z, &dy, &mut dx, &[0.5, 0.5], &mut da, cl, sub)
+                .unwrap();
+            assert_eq!(da[0].to_bits(), 0, "+0, not -0 ({})", r.backend());
+            assert_eq!(da[1].to_bits(), 0xffc0_0000, "NaN term -> default NaN");
+            // inf * 0 at the kink.
+            let z = [0.0f64, -1.0];
+            let dy = [f64::INFINITY, 1.0];
+            let (mut dx, mut da) = ([0.0f64; 2], [0.0f64; 1]);
+            r.prelu_backward_with_slope_grad(&z, &dy, &mut dx, &[0.1], &mut da, cl, sub)
+                .unwrap();
+            assert_eq!(da[0].to_bits(), 0xfff8_0000_0000_0000);
+            // Empty input: da = +0.
+            let mut da = [5.0f32; 3];
+            r.prelu_backward_with_slope_grad(&[], &[], &mut [], &[0.1; 3], &mut da, cl, sub)
+                .unwrap();
+            assert_eq!(da, [0.0; 3]);
+            // In place equals out of place, dx and da.
+            let z = [-1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
+            let dy = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+            let (mut dx, mut da) = ([0.0f32; 6], [0.0f32; 2]);
+            r.prelu_backward_with_slope_grad(&z, &dy, &mut dx, &[0.5, 0.25], &mut da, cl, sub)
+                .unwrap();
+            let (mut x, mut da2) = (dy, [0.0f32; 2]);
+            r.prelu_backward_with_slope_grad_inplace(&z, &mut x, &[0.5, 0.25], &mut da2, cl, sub)
+                .unwrap();
+            assert_eq!(x, dx);
+            assert_eq!(da, da2);
+            assert_eq!(da, [-1.0, -4.0 - 16.0 - 36.0]);
+        }
+    }
 }

@@ -11,6 +11,10 @@ use crate::dispatch::Kernel;
 use crate::element::Element;
 use crate::layout::ChannelLayout;
 use crate::reference;
+use crate::reference::backward::{
+    PairwiseStack, RUN_SLOTS, SLOPE_GRAD_BLOCK, SLOPE_GRAD_MIN_RUN, fold_pattern_block,
+    fold_run_block, pattern_geometry, slope_grad_finish,
+};
 use crate::subgradient::Subgradient;
 
 const fn sub(right: bool) -> Subgradient {
@@ -240,5 +244,190 @@ impl<T: Element, const RIGHT: bool> Kernel for PreluGradKernel<'_, T, RIGHT> {
         map_grad_reference(PreluGrad::<RIGHT>, z, io, |i| {
             [slopes[layout.channel_of(i, slopes.len())]]
         })
+    }
+}
+
+/// One piece of the fused PReLU backward: `dx` as [`PreluGrad`] with the slope `a` (or
+/// `a_slice[i]` with `SLICE`), and the slope-gradient terms added to `acc`: element vector `j`
+/// goes to `acc[j * per ..]`, wrapped modulo [`RUN_SLOTS`] `f64` lanes with `WRAP` (the run
+/// path's 16 slots), else `acc` covers the whole piece (the pattern path).
+#[inline(always)]
+fn fused_piece<S: Simd, T: Element, const RIGHT: bool, const WRAP: bool, const SLICE: bool>(
+    s: S,
+    z: &[T],
+    io: Io<'_, T>,
+    a: T,
+    a_slice: &[T],
+    acc: &mut [S::f64s],
+) {
+    // (No closures on this path: they would not inherit the target features.)
+    let per = T::per::<S>();
+    let wrap = RUN_SLOTS / S::F64_LANES;
+    let (zs, zt) = T::as_simd::<S>(z);
+    let n = zs.len();
+    let zs = &zs[..n];
+    let (asl, at) = if SLICE {
+        let (b, t) = T::as_simd::<S>(a_slice);
+        (&b[..n], t)
+    } else {
+        (&[][..], &[][..])
+    };
+    let a_splat = T::v_splat(s, a);
+    match io {
+        Io::OutOfPlace { src: dy, dst: dx } => {
+            let (dys, dyt) = T::as_simd::<S>(dy);
+            let (dxs, dxt) = T::as_mut_simd::<S>(dx);
+            let (dys, dxs) = (&dys[..n], &mut dxs[..n]);
+            for j in 0..n {
+                let (zv, dyv) = (zs[j], dys[j]);
+                let av = if SLICE { asl[j] } else { a_splat };
+                dxs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, av);
+                let slot = if WRAP { (j * per) % wrap } else { j * per };
+                T::acc_terms(s, acc, slot, zv, dyv);
+            }
+            if !zt.is_empty() {
+                let (zv, dyv) = (T::partial_load(s, zt), T::partial_load(s, dyt));
+                let av = if SLICE {
+                    T::partial_load(s, at)
+                } else {
+                    a_splat
+                };
+                T::partial_store(s, dxt, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
+                let slot = if WRAP { (n * per) % wrap } else { n * per };
+                T::acc_terms(s, acc, slot, zv, dyv);
+            }
+        }
+        Io::InPlace(x) => {
+            let (xs, xt) = T::as_mut_simd::<S>(x);
+            let xs = &mut xs[..n];
+            for j in 0..n {
+                let (zv, dyv) = (zs[j], xs[j]);
+                let av = if SLICE { asl[j] } else { a_splat };
+                xs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, av);
+                let slot = if WRAP { (j * per) % wrap } else { j * per };
+                T::acc_terms(s, acc, slot, zv, dyv);
+            }
+            if !zt.is_empty() {
+                let (zv, dyv) = (T::partial_load(s, zt), T::partial_load(s, xt));
+                let av = if SLICE {
+                    T::partial_load(s, at)
+                } else {
+                    a_splat
+                };
+                T::partial_store(s, xt, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
+                let slot = if WRAP { (n * per) % wrap } else { n * per };
+                T::acc_terms(s, acc, slot, zv, dyv);
+            }
+        }
+    }
+}
+
+/// PReLU backward with the slope gradient fused in the same pass: `dx` as
+/// [`PreluGradKernel`], and `da` in the order of [`reference::prelu_slope_grad`] (the masked
+/// tail adds `0 * 0 = +0` terms, which change no partial sum: partial sums start at `+0` and so
+/// are never `-0`).
+pub struct PreluSlopeGradKernel<'a, T, const RIGHT: bool> {
+    /// The forward input.
+    pub z: &'a [T],
+    /// `dy -> dx`, or `dy` in place.
+    pub io: Io<'a, T>,
+    /// One slope per channel.
+    pub slopes: &'a [T],
+    /// The slope gradient (`slopes.len()` elements), overwritten.
+    pub da: &'a mut [T],
+    /// The layout.
+    pub layout: ChannelLayout,
+}
+
+impl<T: Element, const RIGHT: bool> WithSimd for PreluSlopeGradKernel<'_, T, RIGHT> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let PreluSlopeGradKernel {
+            z,
+            io,
+            slopes,
+            da,
+            layout,
+        } = self;
+        let c = slopes.len();
+        let n = z.len();
+        let mut stacks = vec![PairwiseStack::default(); c];
+        let run = layout.run();
+        if n > 0 && run < SLOPE_GRAD_MIN_RUN {
+            let (p, pat, block) = pattern_geometry(c, run);
+            let mut pattern = vec![T::ZERO; pat];
+            fill_pattern(&mut pattern, slopes, run);
+            let mut acc = vec![0.0f64; pat.next_multiple_of(RUN_SLOTS)];
+            for (zb, iob) in z.chunks(block).zip(io.chunks(block)) {
+                acc.fill(0.0);
+                for (zp, piece) in zb.chunks(pat).zip(iob.chunks(pat)) {
+                    let m = zp.len();
+                    let (av, _) = S::as_mut_simd_f64s(&mut acc);
+                    fused_piece::<S, T, RIGHT, false, true>(
+                        s,
+                        zp,
+                        piece,
+                        T::ZERO,
+                        &pattern[..m],
+                        av,
+                    );
+                }
+                fold_pattern_block(&mut acc, p, run, &mut stacks);
+            }
+        } else if n > 0 {
+            let mut slots = vec![[0.0f64; RUN_SLOTS]; c];
+            let mut touched: Vec<usize> = Vec::new();
+            for (bi, (zb, iob)) in z
+                .chunks(SLOPE_GRAD_BLOCK)
+                .zip(io.chunks(SLOPE_GRAD_BLOCK))
+                .enumerate()
+            {
+                let b0 = bi * SLOPE_GRAD_BLOCK;
+                let (mut i, mut zr, mut ior) = (b0, zb, iob);
+                while !zr.is_empty() {
+                    // The piece: from `i` to the end of its run or of the block.
+                    let ch = (i / run) % c;
+                    let len = ((i / run + 1) * run - i).min(zr.len());
+                    if !touched.contains(&ch) {
+                        touched.push(ch);
+                    }
+                    let (zp, zrest) = zr.split_at(len);
+                    let (piece, iorest) = ior.split_at(len);
+                    let (av, _) = S::as_mut_simd_f64s(&mut slots[ch]);
+                    fused_piece::<S, T, RIGHT, true, false>(s, zp, piece, slopes[ch], &[], av);
+                    (i, zr, ior) = (i + len, zrest, iorest);
+                }
+                fold_run_block(&mut slots, &mut touched, &mut stacks);
+            }
+        }
+        for (d, st) in da.iter_mut().zip(&stacks) {
+            *d = slope_grad_finish(st.finish());
+        }
+    }
+}
+
+impl<T: Element, const RIGHT: bool> Kernel for PreluSlopeGradKernel<'_, T, RIGHT> {
+    fn reference(self) {
+        let PreluSlopeGradKernel {
+            z,
+            io,
+            slopes,
+            da,
+            layout,
+        } = self;
+        // The reference takes two passes; `da` reads `dy` before `dx` may overwrite it.
+        let dy = match &io {
+            Io::OutOfPlace { src, .. } => *src,
+            Io::InPlace(x) => &**x,
+        };
+        reference::prelu_slope_grad(z, dy, slopes.len(), layout, da);
+        PreluGradKernel::<T, RIGHT> {
+            z,
+            io,
+            slopes,
+            layout,
+        }
+        .reference();
     }
 }

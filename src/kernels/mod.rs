@@ -323,6 +323,25 @@ impl<'a, T: Element> Io<'a, T> {
         }
     }
 
+    /// The first `mid` elements and the rest (`mid <= len`).
+    #[inline(always)]
+    pub fn split_at(self, mid: usize) -> (Io<'a, T>, Io<'a, T>) {
+        match self {
+            Io::OutOfPlace { src, dst } => {
+                let (s0, s1) = src.split_at(mid);
+                let (d0, d1) = dst.split_at_mut(mid);
+                (
+                    Io::OutOfPlace { src: s0, dst: d0 },
+                    Io::OutOfPlace { src: s1, dst: d1 },
+                )
+            }
+            Io::InPlace(x) => {
+                let (x0, x1) = x.split_at_mut(mid);
+                (Io::InPlace(x0), Io::InPlace(x1))
+            }
+        }
+    }
+
     /// The SIMD loop of a [`Unary`] rule.
     #[inline(always)]
     pub fn map<S: Simd, F: Unary<T>>(self, s: S, f: F) {

@@ -7,7 +7,9 @@ use crate::dispatch::Rectifier;
 use crate::element::Element;
 use crate::error::{Error, check_len};
 use crate::kernels::Io;
-use crate::kernels::backward::{AbsGrad, GradKernel, LeakyReluGrad, PreluGradKernel, ReluGrad};
+use crate::kernels::backward::{
+    AbsGrad, GradKernel, LeakyReluGrad, PreluGradKernel, PreluSlopeGradKernel, ReluGrad,
+};
 use crate::layout::ChannelLayout;
 use crate::subgradient::Subgradient;
 
@@ -287,6 +289,70 @@ impl Rectifier {
         self.prelu_grad(y, Io::InPlace(dy_dx), slopes, layout, sub);
         Ok(())
     }
+
+    #[allow(clippy::too_many_arguments)]
+    fn prelu_slope_grad<T: Element>(
+        self,
+        z: &[T],
+        io: Io<'_, T>,
+        slopes: &[T],
+        da: &mut [T],
+        layout: ChannelLayout,
+        sub: Subgradient,
+    ) {
+        by_side!(sub, R => self.run(PreluSlopeGradKernel::<T, R> { z, io, slopes, da, layout }))
+    }
+
+    /// PReLU backward with the slope gradient, in one pass over `z` and `dy`: `dx` as
+    /// [`Rectifier::prelu_backward`], and `da[c] = sum over i in channel c with !(z[i] > 0) of
+    /// z[i] * dy[i]` (the same mask for both [`Subgradient`] values), summed in the fixed order
+    /// of [`crate::reference::prelu_slope_grad`] (identical on every backend, `f64`
+    /// accumulation, pairwise across blocks). `da` is overwritten (not accumulated into).
+    /// Errors: as [`Rectifier::prelu_backward`], plus `da.len() != slopes.len()`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prelu_backward_with_slope_grad<T: Element>(
+        self,
+        z: &[T],
+        dy: &[T],
+        dx: &mut [T],
+        slopes: &[T],
+        da: &mut [T],
+        layout: ChannelLayout,
+        sub: Subgradient,
+    ) -> Result<(), Error> {
+        check_oop(z, dy, dx)?;
+        layout.validate("z", z.len(), slopes.len())?;
+        check_slopes(slopes)?;
+        check_len("da", slopes.len(), da.len())?;
+        self.prelu_slope_grad(
+            z,
+            Io::OutOfPlace { src: dy, dst: dx },
+            slopes,
+            da,
+            layout,
+            sub,
+        );
+        Ok(())
+    }
+
+    /// [`Rectifier::prelu_backward_with_slope_grad`] in place (`dx` over `dy`; `da` is computed
+    /// from `dy` before it is overwritten, in the same pass).
+    pub fn prelu_backward_with_slope_grad_inplace<T: Element>(
+        self,
+        z: &[T],
+        dy_dx: &mut [T],
+        slopes: &[T],
+        da: &mut [T],
+        layout: ChannelLayout,
+        sub: Subgradient,
+    ) -> Result<(), Error> {
+        check_len("dy_dx", z.len(), dy_dx.len())?;
+        layout.validate("z", z.len(), slopes.len())?;
+        check_slopes(slopes)?;
+        check_len("da", slopes.len(), da.len())?;
+        self.prelu_slope_grad(z, Io::InPlace(dy_dx), slopes, da, layout, sub);
+        Ok(())
+    }
 }
 
 /// Generates the free function of a [`Rectifier`] method on [`Rectifier::auto`].
@@ -363,6 +429,23 @@ free_fns! {
     fn prelu_backward_inplace(z: &[T], dy_dx: &mut [T], slopes: &[T], layout: ChannelLayout, sub: Subgradient);
     /// PReLU input gradient from the forward output on the active backend (`Left`, slopes `> 0`).
     fn prelu_backward_from_output(y: &[T], dy: &[T], dx: &mut [T], slopes: &[T], layout: ChannelLayout, sub: Subgradient);
+    /// PReLU backward with the fused slope gradient on the active backend: see
+    /// [`Rectifier::prelu_backward_with_slope_grad`].
+    ///
+    /// ```
+    /// use rectifier::{ChannelLayout, Subgradient};
+    /// let z = [-1.0f32, 2.0, -3.0, -0.5];
+    /// let (mut dx, mut da) = ([0.0f32; 4], [0.0f32; 2]);
+    /// rectifier::prelu_backward_with_slope_grad(
+    ///     &z, &[1.0; 4], &mut dx, &[0.25, 0.5], &mut da, ChannelLayout::ChannelsLast, Subgradient::Left,
+    /// )?;
+    /// assert_eq!(dx, [0.25, 1.0, 0.25, 0.5]);
+    /// assert_eq!(da, [-4.0, -0.5]);
+    /// # Ok::<(), rectifier::Error>(())
+    /// ```
+    fn prelu_backward_with_slope_grad(z: &[T], dy: &[T], dx: &mut [T], slopes: &[T], da: &mut [T], layout: ChannelLayout, sub: Subgradient);
+    /// PReLU backward with the fused slope gradient, in place, on the active backend.
+    fn prelu_backward_with_slope_grad_inplace(z: &[T], dy_dx: &mut [T], slopes: &[T], da: &mut [T], layout: ChannelLayout, sub: Subgradient);
     /// PReLU input gradient from the forward output, in place, on the active backend.
     fn prelu_backward_from_output_inplace(y: &[T], dy_dx: &mut [T], slopes: &[T], layout: ChannelLayout, sub: Subgradient);
 }

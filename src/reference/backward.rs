@@ -59,3 +59,238 @@ pub fn abs_backward_sign<T: Element>(z: T) -> T {
 pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
     mul(dy, abs_backward_sign(z))
 }
+
+/// The PReLU slope gradient `da[c] = sum over i in channel c with !(z_i > 0) of z_i * dy_i`,
+/// with its summation order (part of the contract, identical on every backend).
+///
+/// # Terms
+/// Each element contributes the term `t_i = z_i * dy_i` where `!(z_i > 0)` (torch's mask: `±0`
+/// and NaN `z` included, for both [`Subgradient`] values), and `+0` elsewhere. Terms are `f64`:
+/// for `f32` the product of the two values widened to `f64`, which is exact; for `f64` the
+/// product rounded once (never fused with the sum).
+///
+/// # Order
+/// Partial sums start at `+0` (so `da` is never `-0`). The input is cut into fixed blocks
+/// (never by the thread count):
+/// - **pattern path** (channels-last, or channels-first with `S < 64`): `p = C * S` is the
+///   period, `P = p * ceil(256 / p)` the pattern, blocks are `B = P * max(1, 2048 / P)`
+///   elements. In each block, slot `k` (`0 <= k < P`) sums the terms of the elements `i` with
+///   `i % P == k`, one after the other in increasing `i`. The block's value for channel `c` is
+///   then [`tree_rows`] over the `P / p` copies of the period (`q[o]`, `0 <= o < p`), then
+///   [`tree`] over the `S` offsets `q[c * S .. (c + 1) * S]`.
+/// - **run path** (channels-first with `S >= 64`): blocks are `2048` elements. A block is cut
+///   at run boundaries into pieces (a run is the `S` elements of one channel of one batch
+///   item); channel `c` has 16 slots per block, and the element at offset `j` of a piece of
+///   channel `c` adds its term to slot `j % 16`, in increasing `i`. The block's value for
+///   channel `c` (if the block holds any of its elements) is [`tree`] over its 16 slots.
+///
+/// The values of one channel from successive blocks (those that hold elements of it) are
+/// combined by [`PairwiseStack`], the tree `T(x[0..n]) = T(x[0..m]) + T(x[m..n])` with `m` the
+/// largest power of two below `n` ([`tree`]'s shape). The result is rounded once to `T`, and a
+/// NaN result is the x86 default NaN ([`Element::DEFAULT_NAN_BITS`]), whatever the NaN payloads
+/// of the inputs.
+///
+/// # Accuracy
+/// Every term goes through at most `m + ceil(log2(K)) + ceil(log2(blocks))` additions, where
+/// `m <= 128` is the number of terms of one slot in one block (`<= 8` on the pattern path) and
+/// `K` the number of slots folded per channel per block. So `|da - exact| <= (m +
+/// ceil(log2 K) + ceil(log2 blocks)) * 2^-53 * sum |t_i|` (plus the final rounding to `f32`), the
+/// bound of pairwise summation with a base case of 128 terms (as in NumPy); for `f32` the
+/// terms are exact and the `f64` sum is far more accurate than the result's precision.
+pub fn prelu_slope_grad<T: Element>(
+    z: &[T],
+    dy: &[T],
+    slopes_len: usize,
+    layout: crate::layout::ChannelLayout,
+    da: &mut [T],
+) {
+    let c = slopes_len;
+    let n = z.len();
+    let mut stacks = vec![PairwiseStack::default(); c];
+    if n > 0 {
+        let run = layout.run();
+        if run < SLOPE_GRAD_MIN_RUN {
+            let (p, pat, block) = pattern_geometry(c, run);
+            let mut acc = vec![0.0f64; pat];
+            for b0 in (0..n).step_by(block) {
+                acc.fill(0.0);
+                for i in b0..(b0 + block).min(n) {
+                    acc[i % pat] += slope_grad_term(z[i], dy[i]);
+                }
+                fold_pattern_block(&mut acc, p, run, &mut stacks);
+            }
+        } else {
+            let mut slots = vec![[0.0f64; RUN_SLOTS]; c];
+            let mut touched = Vec::new();
+            for b0 in (0..n).step_by(RUN_BLOCK) {
+                let b1 = (b0 + RUN_BLOCK).min(n);
+                let mut i = b0;
+                while i < b1 {
+                    // The piece: from `i` to the end of its run or of the block.
+                    let ch = (i / run) % c;
+                    let end = ((i / run + 1) * run).min(b1);
+                    if !touched.contains(&ch) {
+                        touched.push(ch);
+                    }
+                    for (j, k) in (i..end).enumerate() {
+                        slots[ch][j % RUN_SLOTS] += slope_grad_term(z[k], dy[k]);
+                    }
+                    i = end;
+                }
+                fold_run_block(&mut slots, &mut touched, &mut stacks);
+            }
+        }
+    }
+    for (d, st) in da.iter_mut().zip(&stacks) {
+        *d = slope_grad_finish(st.finish());
+    }
+}
+
+/// Channels-first runs at least this long take the run path of [`prelu_slope_grad`].
+pub const SLOPE_GRAD_MIN_RUN: usize = 64;
+/// The pattern of the pattern path covers at least this many elements.
+pub const SLOPE_GRAD_MIN_PATTERN: usize = 256;
+/// Target block length (elements) of both paths.
+pub const SLOPE_GRAD_BLOCK: usize = 2048;
+/// Block length of the run path.
+const RUN_BLOCK: usize = SLOPE_GRAD_BLOCK;
+/// Slots per channel per block on the run path.
+pub const RUN_SLOTS: usize = 16;
+
+/// `(p, P, B)`: period, pattern and block length of the pattern path.
+#[inline]
+pub(crate) fn pattern_geometry(channels: usize, run: usize) -> (usize, usize, usize) {
+    let p = channels * run;
+    let pat = p * SLOPE_GRAD_MIN_PATTERN.div_ceil(p);
+    let block = pat * (SLOPE_GRAD_BLOCK / pat).max(1);
+    (p, pat, block)
+}
+
+/// The term of one element of the slope gradient: `!(z > 0) ? z * dy : +0`, in `f64`; exact
+/// for `f32` (a product of two widened `f32` is exact in `f64`).
+#[inline]
+pub fn slope_grad_term<T: Element>(z: T, dy: T) -> f64 {
+    if z > T::ZERO {
+        0.0
+    } else {
+        z.to_f64() * dy.to_f64()
+    }
+}
+
+/// The `f64` sum rounded once to `T`; a NaN sum is the x86 default NaN.
+#[inline]
+pub fn slope_grad_finish<T: Element>(sum: f64) -> T {
+    if sum.is_nan() {
+        T::from_bits(T::DEFAULT_NAN_BITS)
+    } else {
+        T::from_f64(sum)
+    }
+}
+
+/// The largest power of two strictly below `n` (`n >= 2`).
+#[inline]
+fn split_point(n: usize) -> usize {
+    debug_assert!(n >= 2);
+    1 << (usize::BITS - 1 - (n - 1).leading_zeros())
+}
+
+/// The pairwise sum `T(x[0..n]) = T(x[0..m]) + T(x[m..n])`, `m` the largest power of two below
+/// `n`; `+0` for an empty slice.
+pub fn tree(x: &[f64]) -> f64 {
+    match x.len() {
+        0 => 0.0,
+        1 => x[0],
+        n => {
+            let m = split_point(n);
+            tree(&x[..m]) + tree(&x[m..])
+        }
+    }
+}
+
+/// [`tree`] applied position by position to `rows` consecutive rows of `width` values: the
+/// result is left in the first row.
+pub fn tree_rows(x: &mut [f64], width: usize, rows: usize) {
+    if rows <= 1 {
+        return;
+    }
+    let m = split_point(rows);
+    // The perfect tree over the first m rows, in place, level by level.
+    let mut stride = 1;
+    while stride < m {
+        let mut r = 0;
+        while r < m {
+            let (a, b) = x[r * width..].split_at_mut(stride * width);
+            for (u, v) in a[..width].iter_mut().zip(&b[..width]) {
+                *u += *v;
+            }
+            r += 2 * stride;
+        }
+        stride *= 2;
+    }
+    tree_rows(&mut x[m * width..], width, rows - m);
+    let (a, b) = x.split_at_mut(m * width);
+    for (u, v) in a[..width].iter_mut().zip(&b[..width]) {
+        *u += *v;
+    }
+}
+
+/// A running pairwise sum over a stream of values, with [`tree`]'s shape whatever the count
+/// (a binary counter of perfect subtrees).
+#[derive(Debug, Clone, Default)]
+pub struct PairwiseStack {
+    items: Vec<(u32, f64)>,
+}
+
+impl PairwiseStack {
+    /// Appends the next value.
+    #[inline]
+    pub fn push(&mut self, v: f64) {
+        let mut item = (0u32, v);
+        while let Some(&(level, left)) = self.items.last() {
+            if level != item.0 {
+                break;
+            }
+            self.items.pop();
+            item = (level + 1, left + item.1);
+        }
+        self.items.push(item);
+    }
+
+    /// The sum of every value pushed (`+0` if none).
+    pub fn finish(&self) -> f64 {
+        let mut it = self.items.iter().rev();
+        match it.next() {
+            None => 0.0,
+            Some(&(_, last)) => it.fold(last, |acc, &(_, v)| v + acc),
+        }
+    }
+}
+
+/// The end of a pattern-path block: `acc` (the `P` slots, padded) folded per channel and
+/// pushed; `acc` is left for the caller to reset.
+pub(crate) fn fold_pattern_block(
+    acc: &mut [f64],
+    period: usize,
+    run: usize,
+    stacks: &mut [PairwiseStack],
+) {
+    let (_, pat, _) = pattern_geometry(stacks.len(), run);
+    tree_rows(&mut acc[..pat], period, pat / period);
+    for (ch, st) in stacks.iter_mut().enumerate() {
+        st.push(tree(&acc[ch * run..(ch + 1) * run]));
+    }
+}
+
+/// The end of a run-path block: the 16 slots of every touched channel folded and pushed, and
+/// reset to `+0`.
+pub(crate) fn fold_run_block(
+    slots: &mut [[f64; RUN_SLOTS]],
+    touched: &mut Vec<usize>,
+    stacks: &mut [PairwiseStack],
+) {
+    for &ch in touched.iter() {
+        stacks[ch].push(tree(&slots[ch]));
+        slots[ch] = [0.0; RUN_SLOTS];
+    }
+    touched.clear();
+}
