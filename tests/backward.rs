@@ -820,3 +820,42 @@ fn slope_grad_small_cases() {
         }
     }
 }
+
+/// The pairwise helpers agree with their definition: `tree` (fast path and recursion),
+/// `tree_rows` and `PairwiseStack` give the same bits for every length.
+#[test]
+fn pairwise_shapes_agree() {
+    use rectifier::reference::backward::{PairwiseStack, tree, tree_rows};
+    fn tree_def(x: &[f64]) -> f64 {
+        match x.len() {
+            0 => 0.0,
+            1 => x[0],
+            n => {
+                let m = 1 << (usize::BITS - 1 - (n - 1).leading_zeros());
+                tree_def(&x[..m]) + tree_def(&x[m..])
+            }
+        }
+    }
+    let mut rng = Rng(77);
+    for n in 0..140 {
+        let x: Vec<f64> = (0..n)
+            .map(|_| {
+                let e = rng.below(120) as i32 - 60;
+                (rng.next_u64() >> 11) as f64 * 2f64.powi(e - 53) - 2f64.powi(e - 1)
+            })
+            .collect();
+        let want = tree_def(&x);
+        assert_eq!(tree(&x).to_bits(), want.to_bits(), "tree n={n}");
+        let mut st = PairwiseStack::default();
+        for &v in &x {
+            st.push(v);
+        }
+        assert_eq!(st.finish().to_bits(), want.to_bits(), "stack n={n}");
+        // rows of width 3: position 1 of each row
+        let mut rows: Vec<f64> = x.iter().flat_map(|&v| [1.0, v, -v]).collect();
+        tree_rows(&mut rows, 3, n);
+        if n > 0 {
+            assert_eq!(rows[1].to_bits(), want.to_bits(), "rows n={n}");
+        }
+    }
+}

@@ -12,8 +12,8 @@ use crate::element::Element;
 use crate::layout::ChannelLayout;
 use crate::reference;
 use crate::reference::backward::{
-    PairwiseStack, RUN_SLOTS, SLOPE_GRAD_BLOCK, SLOPE_GRAD_MIN_RUN, fold_pattern_block,
-    fold_run_block, pattern_geometry, slope_grad_finish,
+    PairwiseRows, PairwiseStack, RUN_SLOTS, SLOPE_GRAD_BLOCK, SLOPE_GRAD_MIN_RUN,
+    fold_pattern_block_row, fold_run_block, pattern_geometry, slope_grad_finish,
 };
 use crate::subgradient::Subgradient;
 
@@ -250,7 +250,8 @@ impl<T: Element, const RIGHT: bool> Kernel for PreluGradKernel<'_, T, RIGHT> {
 /// One piece of the fused PReLU backward: `dx` as [`PreluGrad`] with the slope `a` (or
 /// `a_slice[i]` with `SLICE`), and the slope-gradient terms added to `acc`: element vector `j`
 /// goes to `acc[j * per ..]`, wrapped modulo [`RUN_SLOTS`] `f64` lanes with `WRAP` (the run
-/// path's 16 slots), else `acc` covers the whole piece (the pattern path).
+/// path's slots; they are kept in registers over the piece, which is the same order of
+/// additions), else `acc` covers the whole piece (the pattern path).
 #[inline(always)]
 fn fused_piece<S: Simd, T: Element, const RIGHT: bool, const WRAP: bool, const SLICE: bool>(
     s: S,
@@ -262,7 +263,9 @@ fn fused_piece<S: Simd, T: Element, const RIGHT: bool, const WRAP: bool, const S
 ) {
     // (No closures on this path: they would not inherit the target features.)
     let per = T::per::<S>();
+    // Slot vectors of the run path, and element vectors per round of them.
     let wrap = RUN_SLOTS / S::F64_LANES;
+    let group = wrap / per;
     let (zs, zt) = T::as_simd::<S>(z);
     let n = zs.len();
     let zs = &zs[..n];
@@ -273,51 +276,59 @@ fn fused_piece<S: Simd, T: Element, const RIGHT: bool, const WRAP: bool, const S
         (&[][..], &[][..])
     };
     let a_splat = T::v_splat(s, a);
+    let zero = s.splat_f64s(0.0);
+    // The body over dy (`$dys[j]`) and dx (`$dxs[j]`), out-of-place or in place.
+    macro_rules! body {
+        ($dys:ident, $dxs:ident, $dyt:ident, $dxt:ident) => {{
+            let mut j = 0;
+            if WRAP {
+                // Whole rounds of the slots, with the slots in registers.
+                let mut r = [zero; RUN_SLOTS / 2];
+                r[..wrap].copy_from_slice(&acc[..wrap]);
+                while j + group <= n {
+                    for k in 0..group {
+                        let (zv, dyv) = (zs[j + k], $dys[j + k]);
+                        T::acc_terms(s, &mut r, k * per, zv, dyv);
+                        $dxs[j + k] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, a_splat);
+                    }
+                    j += group;
+                }
+                acc[..wrap].copy_from_slice(&r[..wrap]);
+            }
+            // The rest (all of the pattern path): `acc[(j - j0) * per]` with `j0` where the
+            // rounds stopped (a multiple of `group`, so the same slot as `(j * per) % wrap`).
+            let j0 = j;
+            while j < n {
+                let (zv, dyv) = (zs[j], $dys[j]);
+                let av = if SLICE { asl[j] } else { a_splat };
+                T::acc_terms(s, acc, (j - j0) * per, zv, dyv);
+                $dxs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, av);
+                j += 1;
+            }
+            if !zt.is_empty() {
+                let (zv, dyv) = (T::partial_load(s, zt), T::partial_load(s, $dyt));
+                let av = if SLICE {
+                    T::partial_load(s, at)
+                } else {
+                    a_splat
+                };
+                T::acc_terms(s, acc, (n - j0) * per, zv, dyv);
+                T::partial_store(s, $dxt, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
+            }
+        }};
+    }
     match io {
         Io::OutOfPlace { src: dy, dst: dx } => {
             let (dys, dyt) = T::as_simd::<S>(dy);
             let (dxs, dxt) = T::as_mut_simd::<S>(dx);
             let (dys, dxs) = (&dys[..n], &mut dxs[..n]);
-            for j in 0..n {
-                let (zv, dyv) = (zs[j], dys[j]);
-                let av = if SLICE { asl[j] } else { a_splat };
-                dxs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, av);
-                let slot = if WRAP { (j * per) % wrap } else { j * per };
-                T::acc_terms(s, acc, slot, zv, dyv);
-            }
-            if !zt.is_empty() {
-                let (zv, dyv) = (T::partial_load(s, zt), T::partial_load(s, dyt));
-                let av = if SLICE {
-                    T::partial_load(s, at)
-                } else {
-                    a_splat
-                };
-                T::partial_store(s, dxt, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
-                let slot = if WRAP { (n * per) % wrap } else { n * per };
-                T::acc_terms(s, acc, slot, zv, dyv);
-            }
+            body!(dys, dxs, dyt, dxt)
         }
         Io::InPlace(x) => {
             let (xs, xt) = T::as_mut_simd::<S>(x);
             let xs = &mut xs[..n];
-            for j in 0..n {
-                let (zv, dyv) = (zs[j], xs[j]);
-                let av = if SLICE { asl[j] } else { a_splat };
-                xs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, av);
-                let slot = if WRAP { (j * per) % wrap } else { j * per };
-                T::acc_terms(s, acc, slot, zv, dyv);
-            }
-            if !zt.is_empty() {
-                let (zv, dyv) = (T::partial_load(s, zt), T::partial_load(s, xt));
-                let av = if SLICE {
-                    T::partial_load(s, at)
-                } else {
-                    a_splat
-                };
-                T::partial_store(s, xt, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
-                let slot = if WRAP { (n * per) % wrap } else { n * per };
-                T::acc_terms(s, acc, slot, zv, dyv);
-            }
+            // In place, dy and dx are the same vectors (each read before it is written).
+            body!(xs, xs, xt, xt)
         }
     }
 }
@@ -352,13 +363,14 @@ impl<T: Element, const RIGHT: bool> WithSimd for PreluSlopeGradKernel<'_, T, RIG
         } = self;
         let c = slopes.len();
         let n = z.len();
-        let mut stacks = vec![PairwiseStack::default(); c];
         let run = layout.run();
         if n > 0 && run < SLOPE_GRAD_MIN_RUN {
             let (p, pat, block) = pattern_geometry(c, run);
             let mut pattern = vec![T::ZERO; pat];
             fill_pattern(&mut pattern, slopes, run);
-            let mut acc = vec![0.0f64; pat.next_multiple_of(RUN_SLOTS)];
+            let mut acc = vec![0.0f64; pat.next_multiple_of(16)];
+            let mut row = vec![0.0f64; c];
+            let mut rows = PairwiseRows::new(c);
             for (zb, iob) in z.chunks(block).zip(io.chunks(block)) {
                 acc.fill(0.0);
                 for (zp, piece) in zb.chunks(pat).zip(iob.chunks(pat)) {
@@ -373,9 +385,18 @@ impl<T: Element, const RIGHT: bool> WithSimd for PreluSlopeGradKernel<'_, T, RIG
                         av,
                     );
                 }
-                fold_pattern_block(&mut acc, p, run, &mut stacks);
+                fold_pattern_block_row(&mut acc, p, run, &mut row);
+                rows.push(&row);
             }
-        } else if n > 0 {
+            let mut sums = vec![0.0f64; c];
+            rows.finish(&mut sums);
+            for (d, &v) in da.iter_mut().zip(&sums) {
+                *d = slope_grad_finish(v);
+            }
+            return;
+        }
+        let mut stacks = vec![PairwiseStack::default(); c];
+        if n > 0 {
             let mut slots = vec![[0.0f64; RUN_SLOTS]; c];
             let mut touched: Vec<usize> = Vec::new();
             for (bi, (zb, iob)) in z

@@ -80,9 +80,9 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 ///   [`tree`] over the `S` offsets `q[c * S .. (c + 1) * S]`.
 /// - **run path** (channels-first with `S >= 64`): blocks are `2048` elements. A block is cut
 ///   at run boundaries into pieces (a run is the `S` elements of one channel of one batch
-///   item); channel `c` has 16 slots per block, and the element at offset `j` of a piece of
-///   channel `c` adds its term to slot `j % 16`, in increasing `i`. The block's value for
-///   channel `c` (if the block holds any of its elements) is [`tree`] over its 16 slots.
+///   item); channel `c` has 32 slots per block, and the element at offset `j` of a piece of
+///   channel `c` adds its term to slot `j % 32`, in increasing `i`. The block's value for
+///   channel `c` (if the block holds any of its elements) is [`tree`] over its 32 slots.
 ///
 /// The values of one channel from successive blocks (those that hold elements of it) are
 /// combined by [`PairwiseStack`], the tree `T(x[0..n]) = T(x[0..m]) + T(x[m..n])` with `m` the
@@ -92,7 +92,8 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 ///
 /// # Accuracy
 /// Every term goes through at most `m + ceil(log2(K)) + ceil(log2(blocks))` additions, where
-/// `m <= 128` is the number of terms of one slot in one block (`<= 8` on the pattern path) and
+/// `m` is the number of terms of one slot in one block (`<= 64` on the run path, `<= 8` on
+/// the pattern path) and
 /// `K` the number of slots folded per channel per block. So `|da - exact| <= (m +
 /// ceil(log2 K) + ceil(log2 blocks)) * 2^-53 * sum |t_i|` (plus the final rounding to `f32`), the
 /// bound of pairwise summation with a base case of 128 terms (as in NumPy); for `f32` the
@@ -155,7 +156,7 @@ pub const SLOPE_GRAD_BLOCK: usize = 2048;
 /// Block length of the run path.
 const RUN_BLOCK: usize = SLOPE_GRAD_BLOCK;
 /// Slots per channel per block on the run path.
-pub const RUN_SLOTS: usize = 16;
+pub const RUN_SLOTS: usize = 32;
 
 /// `(p, P, B)`: period, pattern and block length of the pattern path.
 #[inline]
@@ -200,6 +201,19 @@ pub fn tree(x: &[f64]) -> f64 {
     match x.len() {
         0 => 0.0,
         1 => x[0],
+        n if n.is_power_of_two() && n <= 64 => {
+            // The perfect tree, level by level: adjacent pairs (the same additions).
+            let mut buf = [0.0f64; 64];
+            buf[..n].copy_from_slice(x);
+            let mut w = n / 2;
+            while w >= 1 {
+                for i in 0..w {
+                    buf[i] = buf[2 * i] + buf[2 * i + 1];
+                }
+                w /= 2;
+            }
+            buf[0]
+        }
         n => {
             let m = split_point(n);
             tree(&x[..m]) + tree(&x[m..])
@@ -281,7 +295,83 @@ pub(crate) fn fold_pattern_block(
     }
 }
 
-/// The end of a run-path block: the 16 slots of every touched channel folded and pushed, and
+/// [`PairwiseStack`] for every channel at once, when every block holds every channel (the
+/// pattern path): one binary counter shared by the channels, merges done row by row (so they
+/// vectorize). Gives the same sums as one [`PairwiseStack`] per channel.
+#[derive(Debug, Clone)]
+pub struct PairwiseRows {
+    width: usize,
+    count: u64,
+    /// Row `l` (of `width` values) holds the perfect subtree of `2^l` blocks when bit `l` of
+    /// `count` is set.
+    levels: Vec<f64>,
+    carry: Vec<f64>,
+}
+
+impl PairwiseRows {
+    /// An empty sum of rows of `width` values.
+    pub fn new(width: usize) -> Self {
+        PairwiseRows {
+            width,
+            count: 0,
+            levels: Vec::new(),
+            carry: vec![0.0; width],
+        }
+    }
+
+    /// Appends the next row (`width` values).
+    #[inline]
+    pub fn push(&mut self, row: &[f64]) {
+        let w = self.width;
+        self.carry.copy_from_slice(&row[..w]);
+        let mut level = 0;
+        while self.count & (1 << level) != 0 {
+            let left = &self.levels[level * w..(level + 1) * w];
+            for (c, &l) in self.carry.iter_mut().zip(left) {
+                *c = l + *c;
+            }
+            level += 1;
+        }
+        if self.levels.len() < (level + 1) * w {
+            self.levels.resize((level + 1) * w, 0.0);
+        }
+        self.levels[level * w..(level + 1) * w].copy_from_slice(&self.carry);
+        self.count += 1;
+    }
+
+    /// The sums, position by position, into `out` (`+0` if no row was pushed).
+    pub fn finish(&self, out: &mut [f64]) {
+        let w = self.width;
+        out[..w].fill(0.0);
+        let mut first = true;
+        for level in 0..64 {
+            if self.count & (1 << level) != 0 {
+                let row = &self.levels[level * w..(level + 1) * w];
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o = if first { v } else { v + *o };
+                }
+                first = false;
+            }
+        }
+    }
+}
+
+/// The end of a pattern-path block, for all channels at once: `acc` folded as in
+/// [`fold_pattern_block`], the channel values written to `row` (`C` values).
+pub(crate) fn fold_pattern_block_row(acc: &mut [f64], period: usize, run: usize, row: &mut [f64]) {
+    let c = row.len();
+    let (_, pat, _) = pattern_geometry(c, run);
+    tree_rows(&mut acc[..pat], period, pat / period);
+    if run == 1 {
+        row.copy_from_slice(&acc[..c]);
+    } else {
+        for (ch, r) in row.iter_mut().enumerate() {
+            *r = tree(&acc[ch * run..(ch + 1) * run]);
+        }
+    }
+}
+
+/// The end of a run-path block: the slots of every touched channel folded and pushed, and
 /// reset to `+0`.
 pub(crate) fn fold_run_block(
     slots: &mut [[f64; RUN_SLOTS]],
