@@ -320,6 +320,8 @@ impl PairwiseRows {
     }
 
     /// Appends the next row (`width` values).
+    // `left + right` spelled out: the older (left) subtree is the first operand, as in `tree`.
+    #[allow(clippy::assign_op_pattern)]
     #[inline]
     pub fn push(&mut self, row: &[f64]) {
         let w = self.width;
