@@ -189,6 +189,7 @@ trait Naive: Element {
         slopes: &[Self],
         layout: ChannelLayout,
         da: &mut [Self],
+        mask: &mut [u64],
     );
 }
 
@@ -225,6 +226,7 @@ macro_rules! naive_impl {
                 slopes: &[$t],
                 layout: ChannelLayout,
                 da: &mut [$t],
+                mask: &mut [u64],
             ) {
                 let c = slopes.len();
                 let inplace = op.inplace();
@@ -232,7 +234,42 @@ macro_rules! naive_impl {
                     ChannelLayout::ChannelsLast => i % c,
                     ChannelLayout::ChannelsFirst { spatial } => (i / spatial) % c,
                 };
+                // The loops a user would write for the mask path: the forward loop that also
+                // sets bits, and the backward loop that tests them.
+                let bit = |mask: &[u64], i: usize| mask[i / 64] >> (i % 64) & 1 == 1;
                 match op {
+                    Op::ReluWithMask
+                    | Op::ReluWithMaskInplace
+                    | Op::LeakyReluWithMask
+                    | Op::LeakyReluWithMaskInplace => {
+                        let leaky =
+                            matches!(op, Op::LeakyReluWithMask | Op::LeakyReluWithMaskInplace);
+                        mask.fill(0);
+                        for i in 0..dst.len() {
+                            let z = if inplace { dst[i] } else { src[i] };
+                            let pos = z > 0.0;
+                            dst[i] = if pos {
+                                z
+                            } else if leaky {
+                                a * z
+                            } else {
+                                0.0
+                            };
+                            mask[i / 64] |= (pos as u64) << (i % 64);
+                        }
+                    }
+                    Op::ReluBackwardFromMask | Op::ReluBackwardFromMaskInplace => naive_grad(
+                        src,
+                        src,
+                        dst,
+                        inplace,
+                        |_, dy, i| if bit(mask, i) { dy } else { 0.0 },
+                    ),
+                    Op::LeakyReluBackwardFromMask | Op::LeakyReluBackwardFromMaskInplace => {
+                        naive_grad(src, src, dst, inplace, |_, dy, i| {
+                            if bit(mask, i) { dy } else { a * dy }
+                        })
+                    }
                     Op::ReluBackward
                     | Op::ReluBackwardInplace
                     | Op::ReluBackwardFromOutput
@@ -337,8 +374,9 @@ fn naive_avx512<T: Naive>(
     slopes: &[T],
     layout: ChannelLayout,
     da: &mut [T],
+    mask: &mut [u64],
 ) {
-    T::naive(op, z, src, dst, a, slopes, layout, da)
+    T::naive(op, z, src, dst, a, slopes, layout, da, mask)
 }
 
 /// The naive loop compiled for AVX2 + FMA.
@@ -354,8 +392,9 @@ fn naive_avx2<T: Naive>(
     slopes: &[T],
     layout: ChannelLayout,
     da: &mut [T],
+    mask: &mut [u64],
 ) {
-    T::naive(op, z, src, dst, a, slopes, layout, da)
+    T::naive(op, z, src, dst, a, slopes, layout, da, mask)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -368,20 +407,21 @@ fn naive_native<T: Naive>(
     slopes: &[T],
     layout: ChannelLayout,
     da: &mut [T],
+    mask: &mut [u64],
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if Backend::Avx512.is_supported() {
             // SAFETY: the CPU has every feature `naive_avx512` enables (`Backend::Avx512` is
             // supported only when AVX-512 F/BW/CD/DQ/VL and AVX2/FMA are detected).
-            return unsafe { naive_avx512(op, z, src, dst, a, slopes, layout, da) };
+            return unsafe { naive_avx512(op, z, src, dst, a, slopes, layout, da, mask) };
         }
         if Backend::Avx2.is_supported() {
             // SAFETY: `Backend::Avx2` is supported only when AVX2 and FMA are detected.
-            return unsafe { naive_avx2(op, z, src, dst, a, slopes, layout, da) };
+            return unsafe { naive_avx2(op, z, src, dst, a, slopes, layout, da, mask) };
         }
     }
-    T::naive(op, z, src, dst, a, slopes, layout, da)
+    T::naive(op, z, src, dst, a, slopes, layout, da, mask)
 }
 
 fn cpu_model() -> String {
@@ -461,6 +501,8 @@ fn run_dtype<T: Naive>(
     let dy: Vec<T> = (0..max_n).map(|i| make(i.wrapping_mul(7) + 3)).collect();
     let mut dst: Vec<T> = vec![T::ZERO; max_n];
     let mut da: Vec<T> = vec![T::ZERO; PRELU_CHANNELS];
+    // The mask of the mask ops: that of relu on `src` (read by the backward-from-mask ops).
+    let mut mask: Vec<u64> = vec![0; rectifier::mask_words(max_n)];
     // memcpy buffers for the roofline of up to 3 streams (1.5 n elements copied).
     let copy_src: Vec<T> = vec![T::from_f64(1.0); max_n * 3 / 2 + 1];
     let mut copy_dst: Vec<T> = vec![T::ZERO; max_n * 3 / 2 + 1];
@@ -475,6 +517,7 @@ fn run_dtype<T: Naive>(
     let size = core::mem::size_of::<T>();
     for &n in &cfg.sizes {
         let (src, dy, dst) = (&src[..n], &dy[..n], &mut dst[..n]);
+        let words = rectifier::mask_words(n);
         // The roofline of each byte count: a copy moving the same bytes (read + written).
         let mut memcpy_cache: Vec<(usize, f64)> = Vec::new();
         let mut memcpy_ns = |bytes: usize, progress: &mut Progress| {
@@ -501,6 +544,11 @@ fn run_dtype<T: Naive>(
             } else {
                 (&[][..], src)
             };
+            if op.from_mask() {
+                Rectifier::auto()
+                    .relu_with_mask(z, &mut dst[..], &mut mask[..words], Default::default())
+                    .expect("valid call");
+            }
             if op.backward() && op.inplace() {
                 dst.copy_from_slice(dy);
             }
@@ -545,6 +593,7 @@ fn run_dtype<T: Naive>(
                                     &slopes,
                                     layout,
                                     &mut da,
+                                    &mut mask[..words],
                                 );
                             } else {
                                 T::naive(
@@ -556,6 +605,7 @@ fn run_dtype<T: Naive>(
                                     &slopes,
                                     layout,
                                     &mut da,
+                                    &mut mask[..words],
                                 );
                             }
                             black_box(&mut *dst);
@@ -577,6 +627,7 @@ fn run_dtype<T: Naive>(
                             dst: &mut *dst,
                             z: black_box(z),
                             da: &mut da,
+                            mask: &mut mask[..words],
                             slope: black_box(a),
                             slopes: &slopes,
                             layout,

@@ -13,6 +13,7 @@ use pulp::Simd;
 pub trait Element:
     sealed::SimdElement
     + sealed::WideAcc
+    + sealed::MaskBits
     + Copy
     + Pod
     + PartialOrd
@@ -69,7 +70,7 @@ pub(crate) mod sealed {
         /// A vector of lanes.
         type V<S: Simd>: Copy;
         /// A lane mask.
-        type M<S: Simd>: Copy;
+        type M<S: Simd>: Copy + bytemuck::NoUninit;
 
         /// Lanes per vector for `S`.
         fn lanes<S: Simd>() -> usize;
@@ -124,6 +125,14 @@ pub(crate) mod sealed {
         fn v_abs<S: Simd>(s: S, z: Self::V<S>) -> Self::V<S> {
             Self::v_and(s, z, Self::v_splat_bits(s, !Self::sign_mask_u64()))
         }
+    }
+
+    /// Lane masks to and from packed bits (bit `k` = lane `k`).
+    pub trait MaskBits: SimdElement {
+        /// The lanes of `m` as bits `0..lanes`.
+        fn mask_to_bits<S: Simd>(s: S, m: Self::M<S>) -> u64;
+        /// The mask whose lane `k` is bit `k` of `bits`.
+        fn bits_to_mask<S: Simd>(s: S, bits: u64) -> Self::M<S>;
     }
 
     /// The slope-gradient terms of one vector, accumulated in `f64` lanes.
@@ -187,6 +196,105 @@ pub(crate) mod wide {
             s.partial_load_f64s(&wide[half..2 * half]),
         ]
     }
+
+    /// Bit `k` of every lane mask `m`, read through its bytes: a bitmask (AVX-512: one bit per
+    /// lane) or one all-ones/all-zeros integer per lane.
+    #[inline(always)]
+    fn bits_from_bytes(bytes: &[u8], lanes: usize) -> u64 {
+        if bytes.len() < lanes {
+            let mut b = [0u8; 8];
+            b[..bytes.len()].copy_from_slice(bytes);
+            u64::from_le_bytes(b) & (u64::MAX >> (64 - lanes))
+        } else {
+            let width = bytes.len() / lanes;
+            let mut bits = 0;
+            for k in 0..lanes {
+                bits |= ((bytes[k * width] != 0) as u64) << k;
+            }
+            bits
+        }
+    }
+
+    macro_rules! mask_bits {
+        ($t:ident, $u:ident, $m:ident, $splat_u:ident, $and_u:ident, $eq_u:ident, $pload_u:ident,
+         $b4:ident, $movemask:ident, $v3m:ident, $v3f:ident) => {
+            impl super::sealed::MaskBits for $t {
+                #[inline(always)]
+                fn mask_to_bits<S: Simd>(s: S, m: S::$m) -> u64 {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        use core::any::TypeId;
+                        use core::mem::transmute_copy;
+                        use pulp::x86::{V3, V4};
+                        if TypeId::of::<S>() == TypeId::of::<V4>() {
+                            // SAFETY: `S` is `V4`, whose mask type here is the bitmask `$b4`.
+                            let b: pulp::$b4 = unsafe { transmute_copy(&m) };
+                            return b.0 as u64;
+                        }
+                        if TypeId::of::<S>() == TypeId::of::<V3>() {
+                            // SAFETY: `S` is `V3`; its mask is a vector of all-ones/all-zeros
+                            // lanes with the layout of `$v3f`.
+                            let (s3, v): (V3, core::arch::x86_64::$v3f) =
+                                unsafe { (transmute_copy(&s), transmute_copy(&m)) };
+                            return s3.avx.$movemask(v) as u32 as u64;
+                        }
+                    }
+                    let _ = s;
+                    bits_from_bytes(bytemuck::bytes_of(&m), S::$v3m)
+                }
+                #[inline(always)]
+                fn bits_to_mask<S: Simd>(s: S, bits: u64) -> S::$m {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        use core::any::TypeId;
+                        use core::mem::transmute_copy;
+                        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() {
+                            let b = pulp::$b4(bits as _);
+                            // SAFETY: `S` is `V4`, whose mask type here is `$b4`.
+                            return unsafe { transmute_copy(&b) };
+                        }
+                    }
+                    const LANE_BITS: [$u; 16] = {
+                        let mut a = [0; 16];
+                        let mut k = 0;
+                        while k < 16 {
+                            a[k] = 1 << k;
+                            k += 1;
+                        }
+                        a
+                    };
+                    let lane_bits = s.$pload_u(&LANE_BITS[..S::$v3m.min(16)]);
+                    s.$eq_u(s.$and_u(s.$splat_u(bits as $u), lane_bits), lane_bits)
+                }
+            }
+        };
+    }
+    mask_bits!(
+        f32,
+        u32,
+        m32s,
+        splat_u32s,
+        and_u32s,
+        equal_u32s,
+        partial_load_u32s,
+        b16,
+        _mm256_movemask_ps,
+        F32_LANES,
+        __m256
+    );
+    mask_bits!(
+        f64,
+        u64,
+        m64s,
+        splat_u64s,
+        and_u64s,
+        equal_u64s,
+        partial_load_u64s,
+        b8,
+        _mm256_movemask_pd,
+        F64_LANES,
+        __m256d
+    );
 
     impl WideAcc for f64 {
         #[inline(always)]

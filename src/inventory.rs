@@ -29,6 +29,9 @@ pub struct Args<'a, T> {
     pub sub: Subgradient,
     /// The slope gradient output of `prelu_backward_with_slope_grad*` (one per channel).
     pub da: &'a mut [T],
+    /// The packed mask: written by `*_with_mask*`, read by `*_backward_from_mask*`
+    /// (`mask_words(n)` words).
+    pub mask: &'a mut [u64],
     /// The slope of `leaky_relu`.
     pub slope: T,
     /// The slope array of `prelu`.
@@ -46,6 +49,7 @@ impl<T: Element> Default for Args<'_, T> {
             z: &[],
             sub: Subgradient::Left,
             da: &mut [],
+            mask: &mut [],
             slope: T::ZERO,
             slopes: &[],
             layout: ChannelLayout::ChannelsLast,
@@ -147,6 +151,22 @@ inventory! {
     PreluBackwardWithSlopeGradInplace "prelu_backward_with_slope_grad_inplace" inplace=true
         params=ChannelSlopes
         |r, a| r.prelu_backward_with_slope_grad_inplace(a.z, a.dst, a.slopes, a.da, a.layout, a.sub);
+    ReluWithMask "relu_with_mask" inplace=false params=None
+        |r, a| r.relu_with_mask(a.src, a.dst, a.mask, a.sub);
+    ReluWithMaskInplace "relu_with_mask_inplace" inplace=true params=None
+        |r, a| r.relu_with_mask_inplace(a.dst, a.mask, a.sub);
+    LeakyReluWithMask "leaky_relu_with_mask" inplace=false params=Slope
+        |r, a| r.leaky_relu_with_mask(a.src, a.dst, a.mask, a.slope, a.sub);
+    LeakyReluWithMaskInplace "leaky_relu_with_mask_inplace" inplace=true params=Slope
+        |r, a| r.leaky_relu_with_mask_inplace(a.dst, a.mask, a.slope, a.sub);
+    ReluBackwardFromMask "relu_backward_from_mask" inplace=false params=None
+        |r, a| r.relu_backward_from_mask(a.mask, a.src, a.dst);
+    ReluBackwardFromMaskInplace "relu_backward_from_mask_inplace" inplace=true params=None
+        |r, a| r.relu_backward_from_mask_inplace(a.mask, a.dst);
+    LeakyReluBackwardFromMask "leaky_relu_backward_from_mask" inplace=false params=Slope
+        |r, a| r.leaky_relu_backward_from_mask(a.mask, a.src, a.dst, a.slope);
+    LeakyReluBackwardFromMaskInplace "leaky_relu_backward_from_mask_inplace" inplace=true
+        params=Slope |r, a| r.leaky_relu_backward_from_mask_inplace(a.mask, a.dst, a.slope);
 }
 
 impl Op {
@@ -162,6 +182,16 @@ impl Op {
         self.name().contains("_from_output")
     }
 
+    /// Whether this is a forward op that also writes the packed mask `Args::mask`.
+    pub fn writes_mask(self) -> bool {
+        self.name().contains("_with_mask")
+    }
+
+    /// Whether this backward op reads the packed mask `Args::mask` instead of `Args::z`.
+    pub fn from_mask(self) -> bool {
+        self.name().contains("_from_mask")
+    }
+
     /// Whether this op writes the PReLU slope gradient `Args::da`.
     pub fn writes_da(self) -> bool {
         self.name().contains("_with_slope_grad")
@@ -169,10 +199,13 @@ impl Op {
 
     /// Bytes moved by one call on `n` elements of `elem_size` bytes. Forward: every element
     /// read once and written once. Backward: `z` and `dy` read, `dx` written (in place too:
-    /// `dx` overwrites `dy`). The slope array and `da` (one element per channel) are negligible
-    /// and not counted.
+    /// `dx` overwrites `dy`). With a mask (written by forward, read by backward instead of `z`):
+    /// one element read, one written, plus the mask (`8 * ceil(n / 64)` bytes). The slope array
+    /// and `da` (one element per channel) are negligible and not counted.
     pub fn bytes(self, n: usize, elem_size: usize) -> usize {
-        if self.backward() {
+        if self.writes_mask() || self.from_mask() {
+            2 * n * elem_size + 8 * n.div_ceil(64)
+        } else if self.backward() {
             3 * n * elem_size
         } else {
             2 * n * elem_size

@@ -29,6 +29,7 @@ pub use backend::{
 pub use dispatch::Rectifier;
 pub use element::Element;
 pub use error::Error;
+pub use kernels::mask::mask_words;
 pub use layout::ChannelLayout;
 pub use ops::backward::{
     abs_backward, abs_backward_inplace, leaky_relu_backward, leaky_relu_backward_from_output,
@@ -39,5 +40,10 @@ pub use ops::backward::{
 };
 pub use ops::forward::{
     abs, abs_inplace, leaky_relu, leaky_relu_inplace, prelu, prelu_inplace, relu, relu_inplace,
+};
+pub use ops::mask::{
+    leaky_relu_backward_from_mask, leaky_relu_backward_from_mask_inplace, leaky_relu_with_mask,
+    leaky_relu_with_mask_inplace, relu_backward_from_mask, relu_backward_from_mask_inplace,
+    relu_with_mask, relu_with_mask_inplace,
 };
 pub use subgradient::Subgradient;

@@ -28,7 +28,8 @@ fn from_z(op: Op) -> Op {
     let name = op
         .name()
         .trim_end_matches("_inplace")
-        .replace("_from_output", "");
+        .replace("_from_output", "")
+        .replace("_from_mask", "");
     Op::from_name(&name).expect("counterpart")
 }
 
@@ -49,6 +50,28 @@ fn forward_of(op: Op) -> Op {
     Op::from_name(&fwd).expect("forward op")
 }
 
+/// The mask written by the reference forward-with-mask op of a `*_from_mask` op.
+fn forward_mask<T: TestElement>(op: Op, z: &[T], slope: T, sub: Subgradient) -> Vec<u64> {
+    let name = op.name().trim_end_matches("_inplace");
+    let fwd = format!("{}_with_mask", &name[..name.find("_backward").unwrap()]);
+    let fwd = Op::from_name(&fwd).expect("forward with mask");
+    let mut y = vec![T::ZERO; z.len()];
+    let mut mask = vec![u64::MAX; rectifier::mask_words(z.len())];
+    fwd.call(
+        reference(),
+        Args {
+            src: z,
+            dst: &mut y,
+            mask: &mut mask,
+            slope,
+            sub,
+            ..Args::default()
+        },
+    )
+    .unwrap();
+    mask
+}
+
 /// One run of a backward op on `r`: `z` and `dy` placed `offset` elements into buffers, with
 /// canaries around the outputs. Returns `dx`, and `da` for the ops that write it (else empty).
 #[allow(clippy::too_many_arguments)]
@@ -62,6 +85,7 @@ fn run_grad<T: TestElement>(
     slopes: &[T],
     layout: ChannelLayout,
     sub: Subgradient,
+    mask: &[u64],
 ) -> (Vec<T>, Vec<T>) {
     let n = z.len();
     let c = canary::<T>();
@@ -83,6 +107,7 @@ fn run_grad<T: TestElement>(
         dst: &mut out[offset..offset + n],
         z: &zb[offset..offset + n],
         da: &mut da[1..1 + nda],
+        mask: &mut mask.to_vec(),
         sub,
         slope,
         slopes,
@@ -127,8 +152,24 @@ fn check_all<T: TestElement>(
         }
         for sub in SUBS {
             // Backward from z on the reference is the expected answer for every op.
-            let (want, want_da) =
-                run_grad(from_z(op), reference, z, dy, 0, slope, slopes, layout, sub);
+            let (want, want_da) = run_grad(
+                from_z(op),
+                reference,
+                z,
+                dy,
+                0,
+                slope,
+                slopes,
+                layout,
+                sub,
+                &[],
+            );
+            // The mask of the forward-with-mask op under `sub`, for the `*_from_mask` ops.
+            let mask = if op.from_mask() {
+                forward_mask(op, z, slope, sub)
+            } else {
+                Vec::new()
+            };
             // The `z` argument: the forward output for `*_from_output`, where exact.
             let zarg: Vec<T> = if op.from_output() {
                 if !from_output_ok(op, sub, slope, slopes) {
@@ -140,7 +181,8 @@ fn check_all<T: TestElement>(
                 z.to_vec()
             };
             for r in backends() {
-                let (got, got_da) = run_grad(op, r, &zarg, dy, offset, slope, slopes, layout, sub);
+                let (got, got_da) =
+                    run_grad(op, r, &zarg, dy, offset, slope, slopes, layout, sub, &mask);
                 let ctx = format!(
                     "{} {} on {} sub {sub} (n {}, offset {offset}, slope {slope:?}, C {}, {layout:?})",
                     op.name(),

@@ -7,6 +7,7 @@
 
 pub mod backward;
 pub mod forward;
+pub mod mask;
 
 use pulp::Simd;
 

@@ -3,6 +3,7 @@
 
 pub mod backward;
 pub mod forward;
+pub mod mask;
 
 use crate::element::Element;
 use crate::error::Error;

@@ -386,3 +386,36 @@ pub(crate) fn fold_run_block(
     }
     touched.clear();
 }
+
+/// The bit that the forward-with-mask kernels store for ReLU: `1` where backward passes `dy`
+/// unchanged under `sub` (`Left`: `!(z <= 0)`, NaN included; `Right`: `!(z < 0)`).
+#[inline]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(z <= 0)` is true for NaN, unlike `z > 0`.
+pub fn relu_mask_bit<T: Element>(z: T, sub: Subgradient) -> bool {
+    match sub {
+        Subgradient::Left => !(z <= T::ZERO),
+        Subgradient::Right => !(z < T::ZERO),
+    }
+}
+
+/// The bit of leaky ReLU / PReLU: `1` on the linear side (`Left`: `z > 0`; `Right`: `z >= 0`).
+#[inline]
+pub fn leaky_relu_mask_bit<T: Element>(z: T, sub: Subgradient) -> bool {
+    match sub {
+        Subgradient::Left => z > T::ZERO,
+        Subgradient::Right => z >= T::ZERO,
+    }
+}
+
+/// ReLU backward from a mask bit: `bit ? dy : +0` (equal to [`relu_backward`] when the bit
+/// came from [`relu_mask_bit`] with the same subgradient).
+#[inline]
+pub fn relu_backward_from_bit<T: Element>(bit: bool, dy: T) -> T {
+    if bit { dy } else { T::ZERO }
+}
+
+/// Leaky ReLU backward from a mask bit: `bit ? dy : a * dy`.
+#[inline]
+pub fn leaky_relu_backward_from_bit<T: Element>(bit: bool, dy: T, a: T) -> T {
+    if bit { dy } else { mul(a, dy) }
+}
