@@ -571,6 +571,47 @@ fn errors_write_nothing() {
             let msg = got.to_string();
             assert!(!msg.is_empty());
         }
+        // The slope gradient: `da` of the wrong length; neither dx nor da written.
+        let mut da = [S; 3];
+        let mut out = [S; 4];
+        assert_eq!(
+            r.prelu_backward_with_slope_grad(&z, &dy, &mut out, &[0.1, 0.2], &mut da, cl, left),
+            Err(Error::LengthMismatch {
+                what: "da",
+                expected: 2,
+                actual: 3
+            })
+        );
+        assert_eq!(
+            r.prelu_backward_with_slope_grad_inplace(&z, &mut out, &[0.1, 0.2], &mut da, cl, left),
+            Err(Error::LengthMismatch {
+                what: "da",
+                expected: 2,
+                actual: 3
+            })
+        );
+        assert!(matches!(
+            r.prelu_backward_with_slope_grad(&z, &dy3, &mut out, &[0.1], &mut da[..1], cl, left),
+            Err(Error::LengthMismatch { what: "dy", .. })
+        ));
+        assert!(matches!(
+            r.prelu_backward_with_slope_grad(&z, &dy, &mut out, &[0.1; 3], &mut da, cl, left),
+            Err(Error::NotDivisible { .. })
+        ));
+        assert!(matches!(
+            r.prelu_backward_with_slope_grad(
+                &z,
+                &dy,
+                &mut out,
+                &[0.1, f32::NAN],
+                &mut da[..2],
+                cl,
+                left
+            ),
+            Err(Error::NonFiniteSlope { index: 1, .. })
+        ));
+        assert_eq!(out, [S; 4]);
+        assert_eq!(da, [S; 3]);
         // Non-finite slopes, scalar and per channel, out of place and in place.
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
             let mut out = [S; 4];

@@ -90,14 +90,21 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 /// NaN result is the x86 default NaN ([`Element::DEFAULT_NAN_BITS`]), whatever the NaN payloads
 /// of the inputs.
 ///
+/// # Splitting (threads)
+/// Blocks depend on the shape only. The tree over blocks is a sequence of perfect subtrees of
+/// `2^k` consecutive blocks (largest first), so work split at multiples of `2^k` blocks can
+/// compute its subtrees independently and combine them in the same order. (On the run path the
+/// tree runs over the blocks that hold elements of the channel.)
+///
 /// # Accuracy
-/// Every term goes through at most `m + ceil(log2(K)) + ceil(log2(blocks))` additions, where
-/// `m` is the number of terms of one slot in one block (`<= 64` on the run path, `<= 8` on
-/// the pattern path) and
-/// `K` the number of slots folded per channel per block. So `|da - exact| <= (m +
-/// ceil(log2 K) + ceil(log2 blocks)) * 2^-53 * sum |t_i|` (plus the final rounding to `f32`), the
-/// bound of pairwise summation with a base case of 128 terms (as in NumPy); for `f32` the
-/// terms are exact and the `f64` sum is far more accurate than the result's precision.
+/// Every term goes through at most `m + ceil(log2 K) + ceil(log2 blocks)` additions, where `m`
+/// is the number of terms of one slot in one block (`<= 64` on the run path, `<= 8` on the
+/// pattern path) and `K` the number of slots folded per channel per block. So
+/// `|da - exact| <= (m + ceil(log2 K) + ceil(log2 blocks)) * 2^-53 * sum |t_i|` (plus the final
+/// rounding to `f32`): no worse than pairwise summation with a base case of 128 terms (as in
+/// NumPy). For `f32` the terms are exact and the `f64` sum is far more accurate than the
+/// result's precision. `tests/backward.rs` checks the bound against an exactly rounded sum on
+/// adversarial data.
 pub fn prelu_slope_grad<T: Element>(
     z: &[T],
     dy: &[T],
