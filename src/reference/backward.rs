@@ -73,7 +73,7 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 /// Partial sums start at `+0` (so `da` is never `-0`). The input is cut into fixed blocks
 /// (never by the thread count):
 /// - **pattern path** (channels-last, or channels-first with `S < 64`): `p = C * S` is the
-///   period, `P = p * ceil(256 / p)` the pattern, blocks are `B = P * max(1, 2048 / P)`
+///   period, `u = lcm(p, 16)`, `P = u * ceil(256 / u)` the pattern, blocks are `B = P * max(1, 2048 / P)`
 ///   elements. In each block, slot `k` (`0 <= k < P`) sums the terms of the elements `i` with
 ///   `i % P == k`, one after the other in increasing `i`. The block's value for channel `c` is
 ///   then [`tree_rows`] over the `P / p` copies of the period (`q[o]`, `0 <= o < p`), then
@@ -169,9 +169,18 @@ pub const RUN_SLOTS: usize = 32;
 #[inline]
 pub(crate) fn pattern_geometry(channels: usize, run: usize) -> (usize, usize, usize) {
     let p = channels * run;
-    let pat = p * SLOPE_GRAD_MIN_PATTERN.div_ceil(p);
+    // A whole number of periods and of 16 elements (so that every vector width divides it).
+    let unit = p / gcd(p, 16) * 16;
+    let pat = unit * SLOPE_GRAD_MIN_PATTERN.div_ceil(unit);
     let block = pat * (SLOPE_GRAD_BLOCK / pat).max(1);
     (p, pat, block)
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// The term of one element of the slope gradient: `!(z > 0) ? z * dy : +0`, in `f64`; exact
