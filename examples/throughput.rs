@@ -270,6 +270,24 @@ macro_rules! naive_impl {
                             if bit(mask, i) { dy } else { a * dy }
                         })
                     }
+                    Op::PreluWithMask | Op::PreluWithMaskInplace => {
+                        mask.fill(0);
+                        for i in 0..dst.len() {
+                            let z = if inplace { dst[i] } else { src[i] };
+                            let pos = z > 0.0;
+                            dst[i] = if pos { z } else { slopes[channel(i)] * z };
+                            mask[i / 64] |= (pos as u64) << (i % 64);
+                        }
+                    }
+                    Op::PreluBackwardFromMask | Op::PreluBackwardFromMaskInplace => {
+                        naive_grad(src, src, dst, inplace, |_, dy, i| {
+                            if bit(mask, i) {
+                                dy
+                            } else {
+                                slopes[channel(i)] * dy
+                            }
+                        })
+                    }
                     Op::ReluBackward
                     | Op::ReluBackwardInplace
                     | Op::ReluBackwardFromOutput

@@ -167,6 +167,15 @@ inventory! {
         |r, a| r.leaky_relu_backward_from_mask(a.mask, a.src, a.dst, a.slope);
     LeakyReluBackwardFromMaskInplace "leaky_relu_backward_from_mask_inplace" inplace=true
         params=Slope |r, a| r.leaky_relu_backward_from_mask_inplace(a.mask, a.dst, a.slope);
+    PreluWithMask "prelu_with_mask" inplace=false params=ChannelSlopes
+        |r, a| r.prelu_with_mask(a.src, a.dst, a.mask, a.slopes, a.layout, a.sub);
+    PreluWithMaskInplace "prelu_with_mask_inplace" inplace=true params=ChannelSlopes
+        |r, a| r.prelu_with_mask_inplace(a.dst, a.mask, a.slopes, a.layout, a.sub);
+    PreluBackwardFromMask "prelu_backward_from_mask" inplace=false params=ChannelSlopes
+        |r, a| r.prelu_backward_from_mask(a.mask, a.src, a.dst, a.slopes, a.layout);
+    PreluBackwardFromMaskInplace "prelu_backward_from_mask_inplace" inplace=true
+        params=ChannelSlopes
+        |r, a| r.prelu_backward_from_mask_inplace(a.mask, a.dst, a.slopes, a.layout);
 }
 
 impl Op {

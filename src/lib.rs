@@ -68,7 +68,8 @@ pub use ops::forward::{
 };
 pub use ops::mask::{
     leaky_relu_backward_from_mask, leaky_relu_backward_from_mask_inplace, leaky_relu_with_mask,
-    leaky_relu_with_mask_inplace, relu_backward_from_mask, relu_backward_from_mask_inplace,
-    relu_with_mask, relu_with_mask_inplace,
+    leaky_relu_with_mask_inplace, prelu_backward_from_mask, prelu_backward_from_mask_inplace,
+    prelu_with_mask, prelu_with_mask_inplace, relu_backward_from_mask,
+    relu_backward_from_mask_inplace, relu_with_mask, relu_with_mask_inplace,
 };
 pub use subgradient::Subgradient;

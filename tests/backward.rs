@@ -51,7 +51,14 @@ fn forward_of(op: Op) -> Op {
 }
 
 /// The mask written by the reference forward-with-mask op of a `*_from_mask` op.
-fn forward_mask<T: TestElement>(op: Op, z: &[T], slope: T, sub: Subgradient) -> Vec<u64> {
+fn forward_mask<T: TestElement>(
+    op: Op,
+    z: &[T],
+    slope: T,
+    slopes: &[T],
+    layout: ChannelLayout,
+    sub: Subgradient,
+) -> Vec<u64> {
     let name = op.name().trim_end_matches("_inplace");
     let fwd = format!("{}_with_mask", &name[..name.find("_backward").unwrap()]);
     let fwd = Op::from_name(&fwd).expect("forward with mask");
@@ -64,6 +71,8 @@ fn forward_mask<T: TestElement>(op: Op, z: &[T], slope: T, sub: Subgradient) -> 
             dst: &mut y,
             mask: &mut mask,
             slope,
+            slopes,
+            layout,
             sub,
             ..Args::default()
         },
@@ -166,7 +175,7 @@ fn check_all<T: TestElement>(
             );
             // The mask of the forward-with-mask op under `sub`, for the `*_from_mask` ops.
             let mask = if op.from_mask() {
-                forward_mask(op, z, slope, sub)
+                forward_mask(op, z, slope, slopes, layout, sub)
             } else {
                 Vec::new()
             };

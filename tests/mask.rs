@@ -10,11 +10,12 @@ use common::*;
 use rectifier::inventory::{Args, Op};
 use rectifier::{Error, Subgradient, mask_words};
 
+/// The forward-with-mask ops with a scalar or no slope (PReLU: `prelu_shapes_*` below).
 fn mask_ops() -> Vec<Op> {
     Op::ALL
         .iter()
         .copied()
-        .filter(|o| o.writes_mask())
+        .filter(|o| o.writes_mask() && o.params() != rectifier::inventory::Params::ChannelSlopes)
         .collect()
 }
 
@@ -180,4 +181,87 @@ fn mask_errors_write_nothing() {
         ));
         assert!(y.iter().all(|&v| v == 7.0) && mask2 == [9, 9]);
     }
+}
+
+/// PReLU with a mask over every shape: `y` equals `prelu`, the mask equals the reference's, on
+/// every backend, both subgradients, both layouts.
+fn prelu_shapes_all<T: TestElement>() {
+    let mut rng = Rng(0x9999);
+    let slopes_all = T::slopes();
+    for (c, layout) in prelu_shapes() {
+        let run = match layout {
+            rectifier::ChannelLayout::ChannelsLast => 1,
+            rectifier::ChannelLayout::ChannelsFirst { spatial } => spatial,
+        };
+        for rows in [0usize, 1, 3] {
+            let n = c * run * rows;
+            let z: Vec<T> = mixed_data(&mut rng, n);
+            let slopes: Vec<T> = (0..c)
+                .map(|_| slopes_all[rng.below(slopes_all.len())])
+                .collect();
+            let want_y = run_op(Op::Prelu, reference(), &z, 0, T::ZERO, &slopes, layout);
+            for sub in [Subgradient::Left, Subgradient::Right] {
+                let want_mask =
+                    prelu_mask(Op::PreluWithMask, reference(), &z, 0, &slopes, layout, sub).1;
+                for r in backends() {
+                    for op in [Op::PreluWithMask, Op::PreluWithMaskInplace] {
+                        let offset = rng.below(16);
+                        let (y, mask) = prelu_mask(op, r, &z, offset, &slopes, layout, sub);
+                        let ctx = format!(
+                            "{} {} on {} C={c} {layout:?} rows={rows} sub {sub}",
+                            op.name(),
+                            T::NAME,
+                            r.backend()
+                        );
+                        assert_bits_eq(&y, &want_y, &z, &ctx);
+                        assert_eq!(mask, want_mask, "mask of {ctx}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn prelu_mask<T: TestElement>(
+    op: Op,
+    r: rectifier::Rectifier,
+    z: &[T],
+    offset: usize,
+    slopes: &[T],
+    layout: rectifier::ChannelLayout,
+    sub: Subgradient,
+) -> (Vec<T>, Vec<u64>) {
+    let n = z.len();
+    let mut zb = vec![T::ZERO; offset + n];
+    zb[offset..].copy_from_slice(z);
+    let mut out = if op.inplace() {
+        zb.clone()
+    } else {
+        vec![T::ZERO; offset + n]
+    };
+    let mut mask = vec![u64::MAX; mask_words(n)];
+    op.call(
+        r,
+        Args {
+            src: &zb[offset..],
+            dst: &mut out[offset..],
+            mask: &mut mask,
+            slopes,
+            layout,
+            sub,
+            ..Args::default()
+        },
+    )
+    .unwrap();
+    (out[offset..].to_vec(), mask)
+}
+
+#[test]
+fn prelu_shapes_f32() {
+    prelu_shapes_all::<f32>();
+}
+
+#[test]
+fn prelu_shapes_f64() {
+    prelu_shapes_all::<f64>();
 }

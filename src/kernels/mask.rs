@@ -17,6 +17,7 @@ use pulp::{Simd, WithSimd};
 use super::Io;
 use crate::dispatch::Kernel;
 use crate::element::Element;
+use crate::layout::ChannelLayout;
 use crate::reference;
 
 /// Words of the mask of `n` elements: `ceil(n / 64)`.
@@ -25,20 +26,21 @@ pub const fn mask_words(n: usize) -> usize {
     n.div_ceil(64)
 }
 
-/// A forward lane rule that also reports, per lane, whether backward passes `dy`.
+/// A forward lane rule that also reports, per lane, whether backward passes `dy`. `a` is the
+/// slope of the lane (ignored by ReLU).
 pub trait MaskRule<T: Element>: Copy {
     /// `(y, bit)` of one element: the reference.
-    fn scalar(self, z: T) -> (T, bool);
+    fn scalar(self, z: T, a: T) -> (T, bool);
     /// The same on one vector.
-    fn simd<S: Simd>(self, s: S, z: T::V<S>) -> (T::V<S>, T::M<S>);
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, a: T::V<S>) -> (T::V<S>, T::M<S>);
 }
 
-/// A backward lane rule from the mask: `dx = pass ? dy : g(dy)`.
+/// A backward lane rule from the mask: `dx = pass ? dy : g(dy, a)`.
 pub trait FromMaskRule<T: Element>: Copy {
     /// One element: the reference.
-    fn scalar(self, pass: bool, dy: T) -> T;
+    fn scalar(self, pass: bool, dy: T, a: T) -> T;
     /// The same on one vector.
-    fn simd<S: Simd>(self, s: S, pass: T::M<S>, dy: T::V<S>) -> T::V<S>;
+    fn simd<S: Simd>(self, s: S, pass: T::M<S>, dy: T::V<S>, a: T::V<S>) -> T::V<S>;
 }
 
 /// ReLU forward with its mask bit.
@@ -47,11 +49,11 @@ pub struct ReluMask<const RIGHT: bool>;
 
 impl<T: Element, const RIGHT: bool> MaskRule<T> for ReluMask<RIGHT> {
     #[inline(always)]
-    fn scalar(self, z: T) -> (T, bool) {
+    fn scalar(self, z: T, _: T) -> (T, bool) {
         (reference::relu(z), reference::relu_mask_bit(z, side(RIGHT)))
     }
     #[inline(always)]
-    fn simd<S: Simd>(self, s: S, z: T::V<S>) -> (T::V<S>, T::M<S>) {
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, _: T::V<S>) -> (T::V<S>, T::M<S>) {
         let zero = T::v_splat(s, T::ZERO);
         let y = T::v_select(s, T::v_lt(s, z, zero), zero, z);
         let blocked = if RIGHT {
@@ -63,26 +65,23 @@ impl<T: Element, const RIGHT: bool> MaskRule<T> for ReluMask<RIGHT> {
     }
 }
 
-/// Leaky ReLU forward with its mask bit.
+/// Leaky ReLU / PReLU forward with its mask bit (the slope per lane).
 #[derive(Clone, Copy)]
-pub struct LeakyReluMask<T, const RIGHT: bool> {
-    /// The slope (finite).
-    pub a: T,
-}
+pub struct LeakyReluMask<const RIGHT: bool>;
 
-impl<T: Element, const RIGHT: bool> MaskRule<T> for LeakyReluMask<T, RIGHT> {
+impl<T: Element, const RIGHT: bool> MaskRule<T> for LeakyReluMask<RIGHT> {
     #[inline(always)]
-    fn scalar(self, z: T) -> (T, bool) {
+    fn scalar(self, z: T, a: T) -> (T, bool) {
         (
-            reference::leaky_relu(z, self.a),
+            reference::leaky_relu(z, a),
             reference::leaky_relu_mask_bit(z, side(RIGHT)),
         )
     }
     #[inline(always)]
-    fn simd<S: Simd>(self, s: S, z: T::V<S>) -> (T::V<S>, T::M<S>) {
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, a: T::V<S>) -> (T::V<S>, T::M<S>) {
         let zero = T::v_splat(s, T::ZERO);
         let gt = T::v_gt(s, z, zero);
-        let y = T::v_select(s, gt, z, T::v_mul(s, T::v_splat(s, self.a), z));
+        let y = T::v_select(s, gt, z, T::v_mul(s, a, z));
         let pass = if RIGHT { T::v_ge(s, z, zero) } else { gt };
         (y, pass)
     }
@@ -94,30 +93,27 @@ pub struct ReluFromMask;
 
 impl<T: Element> FromMaskRule<T> for ReluFromMask {
     #[inline(always)]
-    fn scalar(self, pass: bool, dy: T) -> T {
+    fn scalar(self, pass: bool, dy: T, _: T) -> T {
         reference::relu_backward_from_bit(pass, dy)
     }
     #[inline(always)]
-    fn simd<S: Simd>(self, s: S, pass: T::M<S>, dy: T::V<S>) -> T::V<S> {
+    fn simd<S: Simd>(self, s: S, pass: T::M<S>, dy: T::V<S>, _: T::V<S>) -> T::V<S> {
         T::v_select(s, pass, dy, T::v_splat(s, T::ZERO))
     }
 }
 
-/// Leaky ReLU backward from the mask: `pass ? dy : a * dy`.
+/// Leaky ReLU / PReLU backward from the mask: `pass ? dy : a * dy`.
 #[derive(Clone, Copy)]
-pub struct LeakyReluFromMask<T> {
-    /// The slope (finite).
-    pub a: T,
-}
+pub struct LeakyReluFromMask;
 
-impl<T: Element> FromMaskRule<T> for LeakyReluFromMask<T> {
+impl<T: Element> FromMaskRule<T> for LeakyReluFromMask {
     #[inline(always)]
-    fn scalar(self, pass: bool, dy: T) -> T {
-        reference::leaky_relu_backward_from_bit(pass, dy, self.a)
+    fn scalar(self, pass: bool, dy: T, a: T) -> T {
+        reference::leaky_relu_backward_from_bit(pass, dy, a)
     }
     #[inline(always)]
-    fn simd<S: Simd>(self, s: S, pass: T::M<S>, dy: T::V<S>) -> T::V<S> {
-        T::v_select(s, pass, dy, T::v_mul(s, T::v_splat(s, self.a), dy))
+    fn simd<S: Simd>(self, s: S, pass: T::M<S>, dy: T::V<S>, a: T::V<S>) -> T::V<S> {
+        T::v_select(s, pass, dy, T::v_mul(s, a, dy))
     }
 }
 
@@ -129,21 +125,78 @@ const fn side(right: bool) -> crate::Subgradient {
     }
 }
 
-/// The mask word of one chunk of at most 64 elements, with `y` written.
+/// Where the slope of each element comes from.
+#[derive(Clone, Copy)]
+pub enum Slopes<'a, T> {
+    /// One slope for all (`0` for ReLU, where it is unused).
+    One(T),
+    /// One slope per channel of `layout` (a validated shape).
+    PerChannel(&'a [T], ChannelLayout),
+}
+
+impl<T: Element> Slopes<'_, T> {
+    /// The slope of element `i`.
+    #[inline]
+    fn of(self, i: usize) -> T {
+        match self {
+            Slopes::One(a) => a,
+            Slopes::PerChannel(sl, layout) => sl[layout.channel_of(i, sl.len())],
+        }
+    }
+
+    /// The slopes of elements `i0 .. i0 + buf.len()`, run by run (no division per element).
+    #[inline(always)]
+    fn fill(self, buf: &mut [T], i0: usize) {
+        let Slopes::PerChannel(sl, layout) = self else {
+            return;
+        };
+        let (c, run) = (sl.len(), layout.run());
+        let (mut i, mut k) = (i0, 0);
+        while k < buf.len() {
+            if run == 1 {
+                let ch = i % c;
+                let len = (c - ch).min(buf.len() - k);
+                buf[k..k + len].copy_from_slice(&sl[ch..ch + len]);
+                (i, k) = (i + len, k + len);
+            } else {
+                let len = (run - i % run).min(buf.len() - k);
+                buf[k..k + len].fill(sl[(i / run) % c]);
+                (i, k) = (i + len, k + len);
+            }
+        }
+    }
+}
+
+/// The mask word of one chunk of at most 64 elements, with `y` written; the slopes are
+/// `a_chunk` (with `SLICE`) or `a`.
 #[inline(always)]
-fn emit_chunk<S: Simd, T: Element, F: MaskRule<T>>(s: S, f: F, io: Io<'_, T>) -> u64 {
+fn emit_chunk<S: Simd, T: Element, F: MaskRule<T>, const SLICE: bool>(
+    s: S,
+    f: F,
+    io: Io<'_, T>,
+    a: T::V<S>,
+    a_chunk: &[T],
+) -> u64 {
     let lanes = T::lanes::<S>();
     macro_rules! body {
         ($zs:ident, $zt:ident, $ys:ident, $yt:ident) => {{
             let n = $ys.len();
+            let (ab, at) = if SLICE {
+                let (b, t) = T::as_simd::<S>(a_chunk);
+                (&b[..n], t)
+            } else {
+                (&[][..], &[][..])
+            };
             let mut bits = 0u64;
             for j in 0..n {
-                let (y, m) = f.simd(s, $zs[j]);
+                let av = if SLICE { ab[j] } else { a };
+                let (y, m) = f.simd(s, $zs[j], av);
                 $ys[j] = y;
                 bits |= T::mask_to_bits(s, m) << (j * lanes);
             }
             if !$zt.is_empty() {
-                let (y, m) = f.simd(s, T::partial_load(s, $zt));
+                let av = if SLICE { T::partial_load(s, at) } else { a };
+                let (y, m) = f.simd(s, T::partial_load(s, $zt), av);
                 let valid = (1u64 << $zt.len()) - 1;
                 T::partial_store(s, $yt, y);
                 bits |= (T::mask_to_bits(s, m) & valid) << (n * lanes);
@@ -167,18 +220,33 @@ fn emit_chunk<S: Simd, T: Element, F: MaskRule<T>>(s: S, f: F, io: Io<'_, T>) ->
 
 /// One chunk of at most 64 elements of backward from the mask word `word`.
 #[inline(always)]
-fn from_mask_chunk<S: Simd, T: Element, F: FromMaskRule<T>>(s: S, f: F, word: u64, io: Io<'_, T>) {
+fn from_mask_chunk<S: Simd, T: Element, F: FromMaskRule<T>, const SLICE: bool>(
+    s: S,
+    f: F,
+    word: u64,
+    io: Io<'_, T>,
+    a: T::V<S>,
+    a_chunk: &[T],
+) {
     let lanes = T::lanes::<S>();
     macro_rules! body {
         ($dys:ident, $dyt:ident, $dxs:ident, $dxt:ident) => {{
             let n = $dxs.len();
+            let (ab, at) = if SLICE {
+                let (b, t) = T::as_simd::<S>(a_chunk);
+                (&b[..n], t)
+            } else {
+                (&[][..], &[][..])
+            };
             for j in 0..n {
+                let av = if SLICE { ab[j] } else { a };
                 let m = T::bits_to_mask(s, word >> (j * lanes));
-                $dxs[j] = f.simd(s, m, $dys[j]);
+                $dxs[j] = f.simd(s, m, $dys[j], av);
             }
             if !$dyt.is_empty() {
+                let av = if SLICE { T::partial_load(s, at) } else { a };
                 let m = T::bits_to_mask(s, word >> (n * lanes));
-                let v = f.simd(s, m, T::partial_load(s, $dyt));
+                let v = f.simd(s, m, T::partial_load(s, $dyt), av);
                 T::partial_store(s, $dxt, v);
             }
         }};
@@ -197,13 +265,15 @@ fn from_mask_chunk<S: Simd, T: Element, F: FromMaskRule<T>>(s: S, f: F, word: u6
     }
 }
 
-/// Forward with the mask: `io` as the [`MaskRule`], and `mask` (`mask_words(io.len())` words)
-/// written.
+/// Forward with the mask: `io` by the [`MaskRule`] with `slopes`, and `mask`
+/// (`mask_words(io.len())` words) written.
 pub struct MaskForwardKernel<'a, T, F> {
     /// The rule.
     pub f: F,
     /// `z -> y`, or in place.
     pub io: Io<'a, T>,
+    /// The slopes.
+    pub slopes: Slopes<'a, T>,
     /// The mask, overwritten.
     pub mask: &'a mut [u64],
 }
@@ -212,26 +282,51 @@ impl<T: Element, F: MaskRule<T>> WithSimd for MaskForwardKernel<'_, T, F> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        let MaskForwardKernel { f, io, mask } = self;
-        for (chunk, word) in io.chunks(64).zip(mask.iter_mut()) {
-            *word = emit_chunk(s, f, chunk);
+        let MaskForwardKernel {
+            f,
+            io,
+            slopes,
+            mask,
+        } = self;
+        match slopes {
+            Slopes::One(a) => {
+                let a = T::v_splat(s, a);
+                for (chunk, word) in io.chunks(64).zip(mask.iter_mut()) {
+                    *word = emit_chunk::<S, T, F, false>(s, f, chunk, a, &[]);
+                }
+            }
+            Slopes::PerChannel(..) => {
+                let zero = T::v_splat(s, T::ZERO);
+                let mut buf = [T::ZERO; 64];
+                for (w, (chunk, word)) in io.chunks(64).zip(mask.iter_mut()).enumerate() {
+                    let n = chunk.len();
+                    slopes.fill(&mut buf[..n], w * 64);
+                    *word = emit_chunk::<S, T, F, true>(s, f, chunk, zero, &buf[..n]);
+                }
+            }
         }
     }
 }
 
 impl<T: Element, F: MaskRule<T>> Kernel for MaskForwardKernel<'_, T, F> {
     fn reference(self) {
-        let MaskForwardKernel { f, io, mask } = self;
+        let MaskForwardKernel {
+            f,
+            io,
+            slopes,
+            mask,
+        } = self;
         mask.fill(0);
         for (i, chunk) in io.chunks(1).enumerate() {
+            let a = slopes.of(i);
             let bit = match chunk {
                 Io::OutOfPlace { src, dst } => {
-                    let (y, bit) = f.scalar(src[0]);
+                    let (y, bit) = f.scalar(src[0], a);
                     dst[0] = y;
                     bit
                 }
                 Io::InPlace(x) => {
-                    let (y, bit) = f.scalar(x[0]);
+                    let (y, bit) = f.scalar(x[0], a);
                     x[0] = y;
                     bit
                 }
@@ -241,7 +336,7 @@ impl<T: Element, F: MaskRule<T>> Kernel for MaskForwardKernel<'_, T, F> {
     }
 }
 
-/// Backward from the mask: `dy -> dx` (or in place) by the [`FromMaskRule`].
+/// Backward from the mask: `dy -> dx` (or in place) by the [`FromMaskRule`] with `slopes`.
 pub struct FromMaskKernel<'a, T, F> {
     /// The rule.
     pub f: F,
@@ -249,27 +344,54 @@ pub struct FromMaskKernel<'a, T, F> {
     pub mask: &'a [u64],
     /// `dy -> dx`, or `dy` in place.
     pub io: Io<'a, T>,
+    /// The slopes.
+    pub slopes: Slopes<'a, T>,
 }
 
 impl<T: Element, F: FromMaskRule<T>> WithSimd for FromMaskKernel<'_, T, F> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        let FromMaskKernel { f, mask, io } = self;
-        for (chunk, &word) in io.chunks(64).zip(mask) {
-            from_mask_chunk(s, f, word, chunk);
+        let FromMaskKernel {
+            f,
+            mask,
+            io,
+            slopes,
+        } = self;
+        match slopes {
+            Slopes::One(a) => {
+                let a = T::v_splat(s, a);
+                for (chunk, &word) in io.chunks(64).zip(mask) {
+                    from_mask_chunk::<S, T, F, false>(s, f, word, chunk, a, &[]);
+                }
+            }
+            Slopes::PerChannel(..) => {
+                let zero = T::v_splat(s, T::ZERO);
+                let mut buf = [T::ZERO; 64];
+                for (w, (chunk, &word)) in io.chunks(64).zip(mask).enumerate() {
+                    let n = chunk.len();
+                    slopes.fill(&mut buf[..n], w * 64);
+                    from_mask_chunk::<S, T, F, true>(s, f, word, chunk, zero, &buf[..n]);
+                }
+            }
         }
     }
 }
 
 impl<T: Element, F: FromMaskRule<T>> Kernel for FromMaskKernel<'_, T, F> {
     fn reference(self) {
-        let FromMaskKernel { f, mask, io } = self;
+        let FromMaskKernel {
+            f,
+            mask,
+            io,
+            slopes,
+        } = self;
         for (i, chunk) in io.chunks(1).enumerate() {
             let bit = mask[i / 64] >> (i % 64) & 1 == 1;
+            let a = slopes.of(i);
             match chunk {
-                Io::OutOfPlace { src, dst } => dst[0] = f.scalar(bit, src[0]),
-                Io::InPlace(x) => x[0] = f.scalar(bit, x[0]),
+                Io::OutOfPlace { src, dst } => dst[0] = f.scalar(bit, src[0], a),
+                Io::InPlace(x) => x[0] = f.scalar(bit, x[0], a),
             }
         }
     }

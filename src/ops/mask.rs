@@ -4,7 +4,7 @@
 //! forward call, bit for bit.
 //!
 //! `abs` has no 1-bit mask (its gradient has three values), and the PReLU slope gradient needs
-//! `z` itself; PReLU with a mask is not provided yet.
+//! `z` itself (the mask path gives the PReLU input gradient only).
 
 use super::check_slopes;
 use crate::dispatch::Rectifier;
@@ -13,39 +13,54 @@ use crate::error::{Error, check_len};
 use crate::kernels::Io;
 use crate::kernels::mask::{
     FromMaskKernel, LeakyReluFromMask, LeakyReluMask, MaskForwardKernel, ReluFromMask, ReluMask,
-    mask_words,
+    Slopes, mask_words,
 };
+use crate::layout::ChannelLayout;
 use crate::subgradient::Subgradient;
 
 impl Rectifier {
-    fn relu_mask_fwd<T: Element>(self, io: Io<'_, T>, mask: &mut [u64], sub: Subgradient) {
-        match sub {
-            Subgradient::Left => self.run(MaskForwardKernel {
+    fn mask_fwd<T: Element>(
+        self,
+        io: Io<'_, T>,
+        mask: &mut [u64],
+        slopes: Slopes<'_, T>,
+        relu: bool,
+        sub: Subgradient,
+    ) {
+        match (relu, sub) {
+            (true, Subgradient::Left) => self.run(MaskForwardKernel {
                 f: ReluMask::<false>,
                 io,
+                slopes,
                 mask,
             }),
-            Subgradient::Right => self.run(MaskForwardKernel {
+            (true, Subgradient::Right) => self.run(MaskForwardKernel {
                 f: ReluMask::<true>,
                 io,
+                slopes,
+                mask,
+            }),
+            (false, Subgradient::Left) => self.run(MaskForwardKernel {
+                f: LeakyReluMask::<false>,
+                io,
+                slopes,
+                mask,
+            }),
+            (false, Subgradient::Right) => self.run(MaskForwardKernel {
+                f: LeakyReluMask::<true>,
+                io,
+                slopes,
                 mask,
             }),
         }
     }
 
+    fn relu_mask_fwd<T: Element>(self, io: Io<'_, T>, mask: &mut [u64], sub: Subgradient) {
+        self.mask_fwd(io, mask, Slopes::One(T::ZERO), true, sub)
+    }
+
     fn leaky_mask_fwd<T: Element>(self, io: Io<'_, T>, mask: &mut [u64], a: T, sub: Subgradient) {
-        match sub {
-            Subgradient::Left => self.run(MaskForwardKernel {
-                f: LeakyReluMask::<T, false> { a },
-                io,
-                mask,
-            }),
-            Subgradient::Right => self.run(MaskForwardKernel {
-                f: LeakyReluMask::<T, true> { a },
-                io,
-                mask,
-            }),
-        }
+        self.mask_fwd(io, mask, Slopes::One(a), false, sub)
     }
 
     /// [`Rectifier::relu`] that also writes `mask` (`ceil(n / 64)` words): bit `i % 64` of
@@ -121,6 +136,7 @@ impl Rectifier {
             f: ReluFromMask,
             mask,
             io: Io::OutOfPlace { src: dy, dst: dx },
+            slopes: Slopes::One(T::ZERO),
         });
         Ok(())
     }
@@ -136,6 +152,7 @@ impl Rectifier {
             f: ReluFromMask,
             mask,
             io: Io::InPlace(dy_dx),
+            slopes: Slopes::One(T::ZERO),
         });
         Ok(())
     }
@@ -153,9 +170,10 @@ impl Rectifier {
         check_len("mask", mask_words(dy.len()), mask.len())?;
         check_slopes(&[a])?;
         self.run(FromMaskKernel {
-            f: LeakyReluFromMask { a },
+            f: LeakyReluFromMask,
             mask,
             io: Io::OutOfPlace { src: dy, dst: dx },
+            slopes: Slopes::One(a),
         });
         Ok(())
     }
@@ -170,9 +188,92 @@ impl Rectifier {
         check_len("mask", mask_words(dy_dx.len()), mask.len())?;
         check_slopes(&[a])?;
         self.run(FromMaskKernel {
-            f: LeakyReluFromMask { a },
+            f: LeakyReluFromMask,
             mask,
             io: Io::InPlace(dy_dx),
+            slopes: Slopes::One(a),
+        });
+        Ok(())
+    }
+
+    /// [`Rectifier::prelu`] that also writes `mask`: bit `1` on the linear side under `sub`
+    /// (`Left`: `z > 0`; `Right`: `z >= 0`). Errors: as [`Rectifier::prelu`], plus the mask
+    /// length.
+    pub fn prelu_with_mask<T: Element>(
+        self,
+        src: &[T],
+        dst: &mut [T],
+        mask: &mut [u64],
+        slopes: &[T],
+        layout: ChannelLayout,
+        sub: Subgradient,
+    ) -> Result<(), Error> {
+        check_len("dst", src.len(), dst.len())?;
+        check_len("mask", mask_words(src.len()), mask.len())?;
+        layout.validate("src", src.len(), slopes.len())?;
+        check_slopes(slopes)?;
+        let sl = Slopes::PerChannel(slopes, layout);
+        self.mask_fwd(Io::OutOfPlace { src, dst }, mask, sl, false, sub);
+        Ok(())
+    }
+
+    /// [`Rectifier::prelu_with_mask`] in place.
+    pub fn prelu_with_mask_inplace<T: Element>(
+        self,
+        x: &mut [T],
+        mask: &mut [u64],
+        slopes: &[T],
+        layout: ChannelLayout,
+        sub: Subgradient,
+    ) -> Result<(), Error> {
+        check_len("mask", mask_words(x.len()), mask.len())?;
+        layout.validate("x", x.len(), slopes.len())?;
+        check_slopes(slopes)?;
+        let sl = Slopes::PerChannel(slopes, layout);
+        self.mask_fwd(Io::InPlace(x), mask, sl, false, sub);
+        Ok(())
+    }
+
+    /// PReLU input gradient from the mask of [`Rectifier::prelu_with_mask`]:
+    /// `dx[i] = bit ? dy[i] : slopes[c] * dy[i]`. Errors: as [`Rectifier::prelu_backward`],
+    /// plus the mask length.
+    pub fn prelu_backward_from_mask<T: Element>(
+        self,
+        mask: &[u64],
+        dy: &[T],
+        dx: &mut [T],
+        slopes: &[T],
+        layout: ChannelLayout,
+    ) -> Result<(), Error> {
+        check_len("dx", dy.len(), dx.len())?;
+        check_len("mask", mask_words(dy.len()), mask.len())?;
+        layout.validate("dy", dy.len(), slopes.len())?;
+        check_slopes(slopes)?;
+        self.run(FromMaskKernel {
+            f: LeakyReluFromMask,
+            mask,
+            io: Io::OutOfPlace { src: dy, dst: dx },
+            slopes: Slopes::PerChannel(slopes, layout),
+        });
+        Ok(())
+    }
+
+    /// [`Rectifier::prelu_backward_from_mask`] in place.
+    pub fn prelu_backward_from_mask_inplace<T: Element>(
+        self,
+        mask: &[u64],
+        dy_dx: &mut [T],
+        slopes: &[T],
+        layout: ChannelLayout,
+    ) -> Result<(), Error> {
+        check_len("mask", mask_words(dy_dx.len()), mask.len())?;
+        layout.validate("dy_dx", dy_dx.len(), slopes.len())?;
+        check_slopes(slopes)?;
+        self.run(FromMaskKernel {
+            f: LeakyReluFromMask,
+            mask,
+            io: Io::InPlace(dy_dx),
+            slopes: Slopes::PerChannel(slopes, layout),
         });
         Ok(())
     }
@@ -264,4 +365,48 @@ pub fn leaky_relu_backward_from_mask_inplace<T: Element>(
     a: T,
 ) -> Result<(), Error> {
     Rectifier::auto().leaky_relu_backward_from_mask_inplace(mask, dy_dx, a)
+}
+
+/// PReLU with its backward mask on the active backend: see [`Rectifier::prelu_with_mask`].
+pub fn prelu_with_mask<T: Element>(
+    src: &[T],
+    dst: &mut [T],
+    mask: &mut [u64],
+    slopes: &[T],
+    layout: ChannelLayout,
+    sub: Subgradient,
+) -> Result<(), Error> {
+    Rectifier::auto().prelu_with_mask(src, dst, mask, slopes, layout, sub)
+}
+
+/// PReLU with its mask, in place, on the active backend.
+pub fn prelu_with_mask_inplace<T: Element>(
+    x: &mut [T],
+    mask: &mut [u64],
+    slopes: &[T],
+    layout: ChannelLayout,
+    sub: Subgradient,
+) -> Result<(), Error> {
+    Rectifier::auto().prelu_with_mask_inplace(x, mask, slopes, layout, sub)
+}
+
+/// PReLU input gradient from the mask on the active backend.
+pub fn prelu_backward_from_mask<T: Element>(
+    mask: &[u64],
+    dy: &[T],
+    dx: &mut [T],
+    slopes: &[T],
+    layout: ChannelLayout,
+) -> Result<(), Error> {
+    Rectifier::auto().prelu_backward_from_mask(mask, dy, dx, slopes, layout)
+}
+
+/// PReLU input gradient from the mask, in place, on the active backend.
+pub fn prelu_backward_from_mask_inplace<T: Element>(
+    mask: &[u64],
+    dy_dx: &mut [T],
+    slopes: &[T],
+    layout: ChannelLayout,
+) -> Result<(), Error> {
+    Rectifier::auto().prelu_backward_from_mask_inplace(mask, dy_dx, slopes, layout)
 }
