@@ -12,19 +12,18 @@
 //! Every figure is a median over repeated samples; ratios (percent of memcpy, speedup over
 //! naive) compare rows of the same run.
 
-use std::hint::black_box;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rectifier::inventory::{Args, Op, Params};
+use rectifier::inventory::{Op, Params};
 use rectifier::{Backend, ChannelLayout, Rectifier, backend_selection, build_info};
 
 #[path = "support/naive.rs"]
 mod naive;
-use naive::{Naive, naive_native};
-
-/// Channels of the PReLU rows.
-const PRELU_CHANNELS: usize = 32;
+#[path = "support/workload.rs"]
+mod workload;
+use naive::Naive;
+use workload::{PRELU_CHANNELS, Workload};
 
 struct Config {
     quick: bool,
@@ -246,34 +245,30 @@ fn prelu_layouts(n: usize) -> Vec<(ChannelLayout, String)> {
 }
 
 /// All rows for one dtype.
-fn run_dtype<T: Naive>(
-    cfg: &Config,
-    make: impl Fn(usize) -> T,
-    rows: &mut Vec<Row>,
-    progress: &mut Progress,
-) {
+fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progress) {
     let max_n = *cfg.sizes.iter().max().unwrap_or(&0);
-    let src: Vec<T> = (0..max_n).map(&make).collect();
-    let mut dst: Vec<T> = vec![T::ZERO; max_n];
-    let slopes: Vec<T> = (0..PRELU_CHANNELS)
-        .map(|c| T::from_f64(0.01 * (c + 1) as f64))
-        .collect();
-    let a = T::from_f64(0.01);
+    let mut w = Workload::<T>::new(max_n);
     let backends: Vec<Backend> = rectifier::supported_backends()
         .iter()
         .filter(|b| want(&cfg.backends, b.name()))
         .collect();
     let size = core::mem::size_of::<T>();
     for &n in &cfg.sizes {
-        let (src, dst) = (&src[..n], &mut dst[..n]);
-        let memcpy_ns = want(&cfg.backends, "memcpy").then(|| {
-            progress.step(&format!("memcpy {} n={}", T::NAME, size_label(n)));
-            measure(cfg.budget, || {
-                dst.copy_from_slice(black_box(src));
-                black_box(&mut *dst);
-            })
-        });
+        // The roofline of each byte count: a copy moving the same bytes (read + written).
+        let mut memcpy_cache: Vec<(usize, f64)> = Vec::new();
         for &op in Op::ALL.iter().filter(|op| want(&cfg.ops, op.name())) {
+            let bytes = op.bytes(n, size);
+            let memcpy_ns = if !want(&cfg.backends, "memcpy") {
+                None
+            } else if let Some(&(_, ns)) = memcpy_cache.iter().find(|(b, _)| *b == bytes) {
+                Some(ns)
+            } else {
+                progress.step(&format!("memcpy {} {bytes} bytes", T::NAME));
+                let ns = measure(cfg.budget, || w.run_memcpy(bytes));
+                memcpy_cache.push((bytes, ns));
+                Some(ns)
+            };
+            w.prepare(op, n);
             let layouts = if op.params() == Params::ChannelSlopes {
                 prelu_layouts(n)
                     .into_iter()
@@ -288,7 +283,7 @@ fn run_dtype<T: Naive>(
                     dtype: T::NAME,
                     backend: backend.to_string(),
                     n,
-                    bytes: op.bytes(n, size),
+                    bytes,
                     layout: layout_name.clone(),
                     median_ns,
                 };
@@ -303,21 +298,7 @@ fn run_dtype<T: Naive>(
                             T::NAME,
                             size_label(n)
                         ));
-                        let ns = measure(cfg.budget, || {
-                            if native {
-                                naive_native(
-                                    op,
-                                    black_box(src),
-                                    dst,
-                                    black_box(a),
-                                    &slopes,
-                                    layout,
-                                );
-                            } else {
-                                T::naive(op, black_box(src), dst, black_box(a), &slopes, layout);
-                            }
-                            black_box(&mut *dst);
-                        });
+                        let ns = measure(cfg.budget, || w.run_naive(op, native, n, layout));
                         rows.push(row(name, ns));
                     }
                 }
@@ -329,17 +310,7 @@ fn run_dtype<T: Naive>(
                         T::NAME,
                         size_label(n)
                     ));
-                    let ns = measure(cfg.budget, || {
-                        let args = Args {
-                            src: black_box(src),
-                            dst: &mut *dst,
-                            slope: black_box(a),
-                            slopes: &slopes,
-                            layout,
-                        };
-                        op.call(r, args).expect("valid call");
-                        black_box(&mut *dst);
-                    });
+                    let ns = measure(cfg.budget, || w.run_kernel(op, r, n, layout));
                     rows.push(row(b.name(), ns));
                 }
             }
@@ -455,19 +426,17 @@ fn main() {
             }
         })
         .sum();
-    let total = cfg.dtypes.len() * cfg.sizes.len() * (n_ops * n_backends + 1);
+    let total = cfg.dtypes.len() * cfg.sizes.len() * (n_ops * n_backends + 2);
     let mut progress = Progress {
         done: 0,
         total,
         start: Instant::now(),
     };
     let mut rows = Vec::new();
-    // Inputs: half negative, no NaNs (timing is data-independent: the kernels are branch-free).
-    let value = |i: usize| ((i.wrapping_mul(2_654_435_761) % 2001) as f64 - 1000.0) / 100.0;
     for dt in &cfg.dtypes {
         match dt.as_str() {
-            "f32" => run_dtype::<f32>(&cfg, |i| value(i) as f32, &mut rows, &mut progress),
-            "f64" => run_dtype::<f64>(&cfg, value, &mut rows, &mut progress),
+            "f32" => run_dtype::<f32>(&cfg, &mut rows, &mut progress),
+            "f64" => run_dtype::<f64>(&cfg, &mut rows, &mut progress),
             other => {
                 eprintln!("unknown dtype {other:?}");
                 usage()

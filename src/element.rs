@@ -12,6 +12,8 @@ use pulp::Simd;
 /// A floating-point element type the kernels accept: `f32` or `f64`. Sealed.
 pub trait Element:
     sealed::SimdElement
+    + sealed::WideAcc
+    + sealed::MaskBits
     + Copy
     + Pod
     + PartialOrd
@@ -68,7 +70,7 @@ pub(crate) mod sealed {
         /// A vector of lanes.
         type V<S: Simd>: Copy;
         /// A lane mask.
-        type M<S: Simd>: Copy;
+        type M<S: Simd>: Copy + bytemuck::NoUninit;
 
         /// Lanes per vector for `S`.
         fn lanes<S: Simd>() -> usize;
@@ -126,6 +128,209 @@ pub(crate) mod sealed {
         #[inline(always)]
         fn v_abs<S: Simd>(s: S, z: Self::V<S>) -> Self::V<S> {
             Self::v_and(s, z, Self::v_splat_bits(s, !Self::sign_mask_u64()))
+        }
+    }
+
+    /// Lane masks to and from packed bits (bit `k` = lane `k`).
+    pub trait MaskBits: SimdElement {
+        /// The lanes of `m` as bits `0..lanes`.
+        fn mask_to_bits<S: Simd>(s: S, m: Self::M<S>) -> u64;
+        /// The mask whose lane `k` is bit `k` of `bits`.
+        fn bits_to_mask<S: Simd>(s: S, bits: u64) -> Self::M<S>;
+    }
+
+    /// The slope-gradient terms of one vector, accumulated in `f64` lanes.
+    pub trait WideAcc: SimdElement {
+        /// `f64` vectors per vector of `Self` (1 for `f64`, 2 for `f32`).
+        fn per<S: Simd>() -> usize;
+        /// `acc[idx..idx + per] += !(z > 0) ? z * dy : +0`, lane by lane in `f64` (lanes in
+        /// order: `acc[idx]` holds the low lanes); the product is exact for `f32`, rounded
+        /// once for `f64`.
+        fn acc_terms<S: Simd>(s: S, acc: &mut [S::f64s], idx: usize, z: Self::V<S>, dy: Self::V<S>);
+    }
+}
+
+/// The SIMD side of the PReLU slope gradient (`crate::reference::prelu_slope_grad`):
+/// terms accumulated in `f64` lanes.
+pub(crate) mod wide {
+    use pulp::Simd;
+
+    use super::sealed::{SimdElement, WideAcc};
+
+    /// `v` widened to `f64` (exact), low lanes first: `[lanes 0..L/2, lanes L/2..L]`.
+    ///
+    /// pulp's portable `Simd` trait has no `f32 -> f64` conversion, so the x86 backends call
+    /// their own instruction (`vcvtps2pd`); the type test is resolved at compile time. Other
+    /// backends go through memory (correct, slower).
+    #[inline(always)]
+    pub fn widen<S: Simd>(s: S, v: S::f32s) -> [S::f64s; 2] {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::any::TypeId;
+            use core::mem::transmute_copy;
+            use pulp::x86::{V3, V4};
+            if TypeId::of::<S>() == TypeId::of::<V4>() {
+                // SAFETY: `S` is `V4` (checked above), whose `f32s` is `f32x16` and `f64s` is
+                // `f64x8`; `transmute_copy` between identical types is a copy.
+                let (s4, v): (V4, pulp::f32x16) =
+                    unsafe { (transmute_copy(&s), transmute_copy(&v)) };
+                let [lo, hi]: [pulp::f32x8; 2] = bytemuck::cast(v);
+                let r = [s4.convert_f32x8_to_f64x8(lo), s4.convert_f32x8_to_f64x8(hi)];
+                // SAFETY: as above, `[f64x8; 2]` is `[S::f64s; 2]`.
+                return unsafe { transmute_copy(&r) };
+            }
+            if TypeId::of::<S>() == TypeId::of::<V3>() {
+                // SAFETY: `S` is `V3`: `f32s` is `f32x8`, `f64s` is `f64x4`.
+                let (s3, v): (V3, pulp::f32x8) =
+                    unsafe { (transmute_copy(&s), transmute_copy(&v)) };
+                let [lo, hi]: [pulp::f32x4; 2] = bytemuck::cast(v);
+                let r = [s3.convert_f32x4_to_f64x4(lo), s3.convert_f32x4_to_f64x4(hi)];
+                // SAFETY: `[f64x4; 2]` is `[S::f64s; 2]`.
+                return unsafe { transmute_copy(&r) };
+            }
+        }
+        let lanes: &[f32] = bytemuck::cast_slice(core::slice::from_ref(&v));
+        let half = lanes.len() / 2;
+        let mut wide = [0.0f64; 64];
+        for (w, &x) in wide.iter_mut().zip(lanes) {
+            *w = x as f64;
+        }
+        [
+            s.partial_load_f64s(&wide[..half]),
+            s.partial_load_f64s(&wide[half..2 * half]),
+        ]
+    }
+
+    /// Bit `k` of every lane mask `m`, read through its bytes: a bitmask (AVX-512: one bit per
+    /// lane) or one all-ones/all-zeros integer per lane.
+    #[inline(always)]
+    fn bits_from_bytes(bytes: &[u8], lanes: usize) -> u64 {
+        if bytes.len() < lanes {
+            let mut b = [0u8; 8];
+            b[..bytes.len()].copy_from_slice(bytes);
+            u64::from_le_bytes(b) & (u64::MAX >> (64 - lanes))
+        } else {
+            let width = bytes.len() / lanes;
+            let mut bits = 0;
+            for k in 0..lanes {
+                bits |= ((bytes[k * width] != 0) as u64) << k;
+            }
+            bits
+        }
+    }
+
+    macro_rules! mask_bits {
+        ($t:ident, $u:ident, $m:ident, $splat_u:ident, $and_u:ident, $eq_u:ident, $pload_u:ident,
+         $b4:ident, $movemask:ident, $v3m:ident, $v3f:ident) => {
+            impl super::sealed::MaskBits for $t {
+                #[inline(always)]
+                fn mask_to_bits<S: Simd>(s: S, m: S::$m) -> u64 {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        use core::any::TypeId;
+                        use core::mem::transmute_copy;
+                        use pulp::x86::{V3, V4};
+                        if TypeId::of::<S>() == TypeId::of::<V4>() {
+                            // SAFETY: `S` is `V4`, whose mask type here is the bitmask `$b4`.
+                            let b: pulp::$b4 = unsafe { transmute_copy(&m) };
+                            return b.0 as u64;
+                        }
+                        if TypeId::of::<S>() == TypeId::of::<V3>() {
+                            // SAFETY: `S` is `V3`; its mask is a vector of all-ones/all-zeros
+                            // lanes with the layout of `$v3f`.
+                            let (s3, v): (V3, core::arch::x86_64::$v3f) =
+                                unsafe { (transmute_copy(&s), transmute_copy(&m)) };
+                            return s3.avx.$movemask(v) as u32 as u64;
+                        }
+                    }
+                    let _ = s;
+                    bits_from_bytes(bytemuck::bytes_of(&m), S::$v3m)
+                }
+                #[inline(always)]
+                fn bits_to_mask<S: Simd>(s: S, bits: u64) -> S::$m {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        use core::any::TypeId;
+                        use core::mem::transmute_copy;
+                        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() {
+                            let b = pulp::$b4(bits as _);
+                            // SAFETY: `S` is `V4`, whose mask type here is `$b4`.
+                            return unsafe { transmute_copy(&b) };
+                        }
+                    }
+                    const LANE_BITS: [$u; 16] = {
+                        let mut a = [0; 16];
+                        let mut k = 0;
+                        while k < 16 {
+                            a[k] = 1 << k;
+                            k += 1;
+                        }
+                        a
+                    };
+                    let lane_bits = s.$pload_u(&LANE_BITS[..S::$v3m.min(16)]);
+                    s.$eq_u(s.$and_u(s.$splat_u(bits as $u), lane_bits), lane_bits)
+                }
+            }
+        };
+    }
+    mask_bits!(
+        f32,
+        u32,
+        m32s,
+        splat_u32s,
+        and_u32s,
+        equal_u32s,
+        partial_load_u32s,
+        b16,
+        _mm256_movemask_ps,
+        F32_LANES,
+        __m256
+    );
+    mask_bits!(
+        f64,
+        u64,
+        m64s,
+        splat_u64s,
+        and_u64s,
+        equal_u64s,
+        partial_load_u64s,
+        b8,
+        _mm256_movemask_pd,
+        F64_LANES,
+        __m256d
+    );
+
+    impl WideAcc for f64 {
+        #[inline(always)]
+        fn per<S: Simd>() -> usize {
+            1
+        }
+        #[inline(always)]
+        fn acc_terms<S: Simd>(s: S, acc: &mut [S::f64s], idx: usize, z: S::f64s, dy: S::f64s) {
+            let zero = s.splat_f64s(0.0);
+            let keep = <f64 as SimdElement>::m_not(s, s.greater_than_f64s(z, zero));
+            let t = s.select_f64s(keep, s.mul_f64s(z, dy), zero);
+            acc[idx] = s.add_f64s(acc[idx], t);
+        }
+    }
+
+    impl WideAcc for f32 {
+        #[inline(always)]
+        fn per<S: Simd>() -> usize {
+            2
+        }
+        #[inline(always)]
+        fn acc_terms<S: Simd>(s: S, acc: &mut [S::f64s], idx: usize, z: S::f32s, dy: S::f32s) {
+            let zero = s.splat_f32s(0.0);
+            let keep = s.not_m32s(s.greater_than_f32s(z, zero));
+            // Zero both factors outside the mask, so that those lanes add 0 * 0 = +0.
+            let [zl, zh] = widen(s, s.select_f32s(keep, z, zero));
+            let [dl, dh] = widen(s, s.select_f32s(keep, dy, zero));
+            // The product of two widened `f32` is exact in `f64`, so a fused multiply-add
+            // (or not: pulp's `mul_add` may be unfused on some ISAs) rounds exactly like
+            // `acc + z * dy`: one instruction instead of two, same bits.
+            acc[idx] = s.mul_add_f64s(zl, dl, acc[idx]);
+            acc[idx + 1] = s.mul_add_f64s(zh, dh, acc[idx + 1]);
         }
     }
 }

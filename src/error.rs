@@ -6,6 +6,7 @@
 use core::fmt;
 
 use crate::backend::{Backend, BackendSet};
+use crate::subgradient::Subgradient;
 
 /// What went wrong with a call. Each variant names what was expected and what came.
 ///
@@ -49,6 +50,22 @@ pub enum Error {
         /// What it is.
         actual: usize,
     },
+    /// Backward from the forward output `y` was asked with a [`Subgradient`] for which it is not
+    /// exact (`y = +0` comes from `z < 0` and from `z = +0` alike): pass the input `z` instead.
+    FromOutputSubgradient {
+        /// The subgradient backward from the output supports.
+        expected: Subgradient,
+        /// The one asked for.
+        actual: Subgradient,
+    },
+    /// Backward from the forward output `y` was asked with a slope `<= 0` (then the sign of `y`
+    /// no longer tells the side of `z`): pass the input `z` instead.
+    FromOutputSlope {
+        /// Index into the slope array (0 for a scalar slope).
+        index: usize,
+        /// The slope found, widened to `f64`.
+        value: f64,
+    },
     /// The backend asked for is not supported by this CPU (or not compiled in).
     UnsupportedBackend {
         /// The backend asked for.
@@ -86,6 +103,16 @@ impl fmt::Display for Error {
                 expected,
                 actual,
             } => write!(f, "`{what}` is {actual}, expected {expected}"),
+            Error::FromOutputSubgradient { expected, actual } => write!(
+                f,
+                "backward from the forward output is exact only with subgradient `{expected}`, \
+                 got `{actual}`; pass the forward input z instead"
+            ),
+            Error::FromOutputSlope { index, value } => write!(
+                f,
+                "slope {index} is {value}, expected a slope > 0 (backward from the forward \
+                 output is exact only when every slope is > 0); pass the forward input z instead"
+            ),
             Error::UnsupportedBackend {
                 requested,
                 supported,

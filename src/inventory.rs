@@ -8,20 +8,53 @@ use crate::dispatch::Rectifier;
 use crate::element::Element;
 use crate::error::Error;
 use crate::layout::ChannelLayout;
+use crate::subgradient::Subgradient;
 
 /// The arguments of one call, enough for any [`Op`]. Each op reads the fields it needs.
+///
+/// Backward ops ([`Op::backward`]) read `z` (the forward input, or the forward output for the
+/// `*_from_output` ops) and take `dy` from `src` (out-of-place) or from `dst` (in place; `dx`
+/// overwrites it). Unused fields can be left at [`Default`]:
+/// `Args { src, dst, ..Args::default() }`.
 #[derive(Debug)]
 pub struct Args<'a, T> {
-    /// Input of out-of-place ops (ignored by in-place ones).
+    /// Input of out-of-place ops (ignored by in-place ones); `dy` of out-of-place backward ops.
     pub src: &'a [T],
-    /// Output of out-of-place ops; the buffer of in-place ones.
+    /// Output of out-of-place ops; the buffer of in-place ones (`dy` in, `dx` out, for in-place
+    /// backward ops).
     pub dst: &'a mut [T],
+    /// The forward input `z` of backward ops (the forward output `y` for `*_from_output`).
+    pub z: &'a [T],
+    /// The side of the kink of backward ops.
+    pub sub: Subgradient,
+    /// The slope gradient output of `prelu_backward_with_slope_grad*` (one per channel).
+    pub da: &'a mut [T],
+    /// The packed mask: written by `*_with_mask*`, read by `*_backward_from_mask*`
+    /// (`mask_words(n)` words).
+    pub mask: &'a mut [u64],
     /// The slope of `leaky_relu`.
     pub slope: T,
     /// The slope array of `prelu`.
     pub slopes: &'a [T],
     /// The layout of `prelu`.
     pub layout: ChannelLayout,
+}
+
+impl<T: Element> Default for Args<'_, T> {
+    /// Empty buffers, slope 0, no slopes, channels-last, [`Subgradient::Left`].
+    fn default() -> Self {
+        Args {
+            src: &[],
+            dst: &mut [],
+            z: &[],
+            sub: Subgradient::Left,
+            da: &mut [],
+            mask: &mut [],
+            slope: T::ZERO,
+            slopes: &[],
+            layout: ChannelLayout::ChannelsLast,
+        }
+    }
 }
 
 /// What kind of arguments an op takes (for generating inputs).
@@ -84,13 +117,108 @@ inventory! {
         |r, a| r.prelu(a.src, a.dst, a.slopes, a.layout);
     PreluInplace "prelu_inplace" inplace=true params=ChannelSlopes
         |r, a| r.prelu_inplace(a.dst, a.slopes, a.layout);
+    ReluBackward "relu_backward" inplace=false params=None
+        |r, a| r.relu_backward(a.z, a.src, a.dst, a.sub);
+    ReluBackwardInplace "relu_backward_inplace" inplace=true params=None
+        |r, a| r.relu_backward_inplace(a.z, a.dst, a.sub);
+    ReluBackwardFromOutput "relu_backward_from_output" inplace=false params=None
+        |r, a| r.relu_backward_from_output(a.z, a.src, a.dst, a.sub);
+    ReluBackwardFromOutputInplace "relu_backward_from_output_inplace" inplace=true params=None
+        |r, a| r.relu_backward_from_output_inplace(a.z, a.dst, a.sub);
+    LeakyReluBackward "leaky_relu_backward" inplace=false params=Slope
+        |r, a| r.leaky_relu_backward(a.z, a.src, a.dst, a.slope, a.sub);
+    LeakyReluBackwardInplace "leaky_relu_backward_inplace" inplace=true params=Slope
+        |r, a| r.leaky_relu_backward_inplace(a.z, a.dst, a.slope, a.sub);
+    LeakyReluBackwardFromOutput "leaky_relu_backward_from_output" inplace=false params=Slope
+        |r, a| r.leaky_relu_backward_from_output(a.z, a.src, a.dst, a.slope, a.sub);
+    LeakyReluBackwardFromOutputInplace "leaky_relu_backward_from_output_inplace" inplace=true
+        params=Slope |r, a| r.leaky_relu_backward_from_output_inplace(a.z, a.dst, a.slope, a.sub);
+    AbsBackward "abs_backward" inplace=false params=None
+        |r, a| r.abs_backward(a.z, a.src, a.dst);
+    AbsBackwardInplace "abs_backward_inplace" inplace=true params=None
+        |r, a| r.abs_backward_inplace(a.z, a.dst);
+    PreluBackward "prelu_backward" inplace=false params=ChannelSlopes
+        |r, a| r.prelu_backward(a.z, a.src, a.dst, a.slopes, a.layout, a.sub);
+    PreluBackwardInplace "prelu_backward_inplace" inplace=true params=ChannelSlopes
+        |r, a| r.prelu_backward_inplace(a.z, a.dst, a.slopes, a.layout, a.sub);
+    PreluBackwardFromOutput "prelu_backward_from_output" inplace=false params=ChannelSlopes
+        |r, a| r.prelu_backward_from_output(a.z, a.src, a.dst, a.slopes, a.layout, a.sub);
+    PreluBackwardFromOutputInplace "prelu_backward_from_output_inplace" inplace=true
+        params=ChannelSlopes
+        |r, a| r.prelu_backward_from_output_inplace(a.z, a.dst, a.slopes, a.layout, a.sub);
+    PreluBackwardWithSlopeGrad "prelu_backward_with_slope_grad" inplace=false params=ChannelSlopes
+        |r, a| r.prelu_backward_with_slope_grad(a.z, a.src, a.dst, a.slopes, a.da, a.layout, a.sub);
+    PreluBackwardWithSlopeGradInplace "prelu_backward_with_slope_grad_inplace" inplace=true
+        params=ChannelSlopes
+        |r, a| r.prelu_backward_with_slope_grad_inplace(a.z, a.dst, a.slopes, a.da, a.layout, a.sub);
+    ReluWithMask "relu_with_mask" inplace=false params=None
+        |r, a| r.relu_with_mask(a.src, a.dst, a.mask, a.sub);
+    ReluWithMaskInplace "relu_with_mask_inplace" inplace=true params=None
+        |r, a| r.relu_with_mask_inplace(a.dst, a.mask, a.sub);
+    LeakyReluWithMask "leaky_relu_with_mask" inplace=false params=Slope
+        |r, a| r.leaky_relu_with_mask(a.src, a.dst, a.mask, a.slope, a.sub);
+    LeakyReluWithMaskInplace "leaky_relu_with_mask_inplace" inplace=true params=Slope
+        |r, a| r.leaky_relu_with_mask_inplace(a.dst, a.mask, a.slope, a.sub);
+    ReluBackwardFromMask "relu_backward_from_mask" inplace=false params=None
+        |r, a| r.relu_backward_from_mask(a.mask, a.src, a.dst);
+    ReluBackwardFromMaskInplace "relu_backward_from_mask_inplace" inplace=true params=None
+        |r, a| r.relu_backward_from_mask_inplace(a.mask, a.dst);
+    LeakyReluBackwardFromMask "leaky_relu_backward_from_mask" inplace=false params=Slope
+        |r, a| r.leaky_relu_backward_from_mask(a.mask, a.src, a.dst, a.slope);
+    LeakyReluBackwardFromMaskInplace "leaky_relu_backward_from_mask_inplace" inplace=true
+        params=Slope |r, a| r.leaky_relu_backward_from_mask_inplace(a.mask, a.dst, a.slope);
+    PreluWithMask "prelu_with_mask" inplace=false params=ChannelSlopes
+        |r, a| r.prelu_with_mask(a.src, a.dst, a.mask, a.slopes, a.layout, a.sub);
+    PreluWithMaskInplace "prelu_with_mask_inplace" inplace=true params=ChannelSlopes
+        |r, a| r.prelu_with_mask_inplace(a.dst, a.mask, a.slopes, a.layout, a.sub);
+    PreluBackwardFromMask "prelu_backward_from_mask" inplace=false params=ChannelSlopes
+        |r, a| r.prelu_backward_from_mask(a.mask, a.src, a.dst, a.slopes, a.layout);
+    PreluBackwardFromMaskInplace "prelu_backward_from_mask_inplace" inplace=true
+        params=ChannelSlopes
+        |r, a| r.prelu_backward_from_mask_inplace(a.mask, a.dst, a.slopes, a.layout);
 }
 
 impl Op {
-    /// Bytes moved by one call on `n` elements of `elem_size` bytes: every element read once and
-    /// written once (the slope array is negligible and not counted).
-    pub const fn bytes(self, n: usize, elem_size: usize) -> usize {
-        2 * n * elem_size
+    /// Whether this is a backward op: it reads `Args::z` and `Args::sub`, and `dy` from
+    /// `Args::src` (or `Args::dst` in place).
+    pub fn backward(self) -> bool {
+        self.name().contains("_backward")
+    }
+
+    /// Whether this backward op takes the forward output `y` in `Args::z` (exact only with
+    /// [`Subgradient::Left`] and slopes `> 0`).
+    pub fn from_output(self) -> bool {
+        self.name().contains("_from_output")
+    }
+
+    /// Whether this is a forward op that also writes the packed mask `Args::mask`.
+    pub fn writes_mask(self) -> bool {
+        self.name().contains("_with_mask")
+    }
+
+    /// Whether this backward op reads the packed mask `Args::mask` instead of `Args::z`.
+    pub fn from_mask(self) -> bool {
+        self.name().contains("_from_mask")
+    }
+
+    /// Whether this op writes the PReLU slope gradient `Args::da`.
+    pub fn writes_da(self) -> bool {
+        self.name().contains("_with_slope_grad")
+    }
+
+    /// Bytes moved by one call on `n` elements of `elem_size` bytes. Forward: every element
+    /// read once and written once. Backward: `z` and `dy` read, `dx` written (in place too:
+    /// `dx` overwrites `dy`). With a mask (written by forward, read by backward instead of `z`):
+    /// one element read, one written, plus the mask (`8 * ceil(n / 64)` bytes). The slope array
+    /// and `da` (one element per channel) are negligible and not counted.
+    pub fn bytes(self, n: usize, elem_size: usize) -> usize {
+        if self.writes_mask() || self.from_mask() {
+            2 * n * elem_size + 8 * n.div_ceil(64)
+        } else if self.backward() {
+            3 * n * elem_size
+        } else {
+            2 * n * elem_size
+        }
     }
 
     /// Finds an op by its public name.

@@ -1,6 +1,7 @@
 //! The baselines of the report and the benches: the loop a user would write for each op, and
 //! the same loop compiled for this CPU's widest x86 ISA (what `-C target-cpu=native` gives
 //! naive code), so that the portable build is compared against a native rebuild in one run.
+#![allow(dead_code)]
 
 #[cfg(target_arch = "x86_64")]
 use rectifier::Backend;
@@ -9,15 +10,38 @@ use rectifier::{ChannelLayout, Element};
 
 /// The loops a user would write for each op (no NaN care: `f32::max` for ReLU).
 pub trait Naive: Element {
-    /// Runs the naive loop of `op` (in-place ops use `dst` only).
+    #[allow(clippy::too_many_arguments)]
     fn naive(
         op: Op,
+        z: &[Self],
         src: &[Self],
         dst: &mut [Self],
         a: Self,
         slopes: &[Self],
         layout: ChannelLayout,
+        da: &mut [Self],
+        mask: &mut [u64],
     );
+}
+
+/// The naive backward loop: `dx[i] = g(z[i], dy[i], i)`, `dy` from `src` (or `dst` in place).
+#[inline(always)]
+fn naive_grad<T: Copy>(
+    z: &[T],
+    src: &[T],
+    dst: &mut [T],
+    inplace: bool,
+    g: impl Fn(T, T, usize) -> T,
+) {
+    if inplace {
+        for (i, (x, &z)) in dst.iter_mut().zip(z).enumerate() {
+            *x = g(z, *x, i);
+        }
+    } else {
+        for (i, (x, (&z, &dy))) in dst.iter_mut().zip(z.iter().zip(src)).enumerate() {
+            *x = g(z, dy, i);
+        }
+    }
 }
 
 macro_rules! naive_impl {
@@ -26,14 +50,128 @@ macro_rules! naive_impl {
             #[inline(always)]
             fn naive(
                 op: Op,
+                z: &[$t],
                 src: &[$t],
                 dst: &mut [$t],
                 a: $t,
                 slopes: &[$t],
                 layout: ChannelLayout,
+                da: &mut [$t],
+                mask: &mut [u64],
             ) {
                 let c = slopes.len();
+                let inplace = op.inplace();
+                let channel = |i: usize| match layout {
+                    ChannelLayout::ChannelsLast => i % c,
+                    ChannelLayout::ChannelsFirst { spatial } => (i / spatial) % c,
+                };
+                // The loops a user would write for the mask path: the forward loop that also
+                // sets bits, and the backward loop that tests them.
+                let bit = |mask: &[u64], i: usize| mask[i / 64] >> (i % 64) & 1 == 1;
                 match op {
+                    Op::ReluWithMask
+                    | Op::ReluWithMaskInplace
+                    | Op::LeakyReluWithMask
+                    | Op::LeakyReluWithMaskInplace => {
+                        let leaky =
+                            matches!(op, Op::LeakyReluWithMask | Op::LeakyReluWithMaskInplace);
+                        mask.fill(0);
+                        for i in 0..dst.len() {
+                            let z = if inplace { dst[i] } else { src[i] };
+                            let pos = z > 0.0;
+                            dst[i] = if pos {
+                                z
+                            } else if leaky {
+                                a * z
+                            } else {
+                                0.0
+                            };
+                            mask[i / 64] |= (pos as u64) << (i % 64);
+                        }
+                    }
+                    Op::ReluBackwardFromMask | Op::ReluBackwardFromMaskInplace => naive_grad(
+                        src,
+                        src,
+                        dst,
+                        inplace,
+                        |_, dy, i| if bit(mask, i) { dy } else { 0.0 },
+                    ),
+                    Op::LeakyReluBackwardFromMask | Op::LeakyReluBackwardFromMaskInplace => {
+                        naive_grad(src, src, dst, inplace, |_, dy, i| {
+                            if bit(mask, i) { dy } else { a * dy }
+                        })
+                    }
+                    Op::PreluWithMask | Op::PreluWithMaskInplace => {
+                        mask.fill(0);
+                        for i in 0..dst.len() {
+                            let z = if inplace { dst[i] } else { src[i] };
+                            let pos = z > 0.0;
+                            dst[i] = if pos { z } else { slopes[channel(i)] * z };
+                            mask[i / 64] |= (pos as u64) << (i % 64);
+                        }
+                    }
+                    Op::PreluBackwardFromMask | Op::PreluBackwardFromMaskInplace => {
+                        naive_grad(src, src, dst, inplace, |_, dy, i| {
+                            if bit(mask, i) {
+                                dy
+                            } else {
+                                slopes[channel(i)] * dy
+                            }
+                        })
+                    }
+                    Op::ReluBackward
+                    | Op::ReluBackwardInplace
+                    | Op::ReluBackwardFromOutput
+                    | Op::ReluBackwardFromOutputInplace => naive_grad(
+                        z,
+                        src,
+                        dst,
+                        inplace,
+                        |z, dy, _| if z > 0.0 { dy } else { 0.0 },
+                    ),
+                    Op::LeakyReluBackward
+                    | Op::LeakyReluBackwardInplace
+                    | Op::LeakyReluBackwardFromOutput
+                    | Op::LeakyReluBackwardFromOutputInplace => naive_grad(
+                        z,
+                        src,
+                        dst,
+                        inplace,
+                        |z, dy, _| if z > 0.0 { dy } else { a * dy },
+                    ),
+                    Op::AbsBackward | Op::AbsBackwardInplace => {
+                        naive_grad(z, src, dst, inplace, |z, dy, _| {
+                            if z > 0.0 {
+                                dy
+                            } else if z < 0.0 {
+                                -dy
+                            } else {
+                                0.0
+                            }
+                        })
+                    }
+                    Op::PreluBackwardWithSlopeGrad | Op::PreluBackwardWithSlopeGradInplace => {
+                        // The two-pass version: the slope gradient (reading dy before it is
+                        // overwritten), then dx.
+                        da.fill(0.0);
+                        let dy: &[$t] = if inplace { &*dst } else { src };
+                        for (i, (&z, &dy)) in z.iter().zip(dy).enumerate() {
+                            if z <= 0.0 {
+                                da[channel(i)] += z * dy;
+                            }
+                        }
+                        naive_grad(z, src, dst, inplace, |z, dy, i| {
+                            if z > 0.0 { dy } else { slopes[channel(i)] * dy }
+                        })
+                    }
+                    Op::PreluBackward
+                    | Op::PreluBackwardInplace
+                    | Op::PreluBackwardFromOutput
+                    | Op::PreluBackwardFromOutputInplace => {
+                        naive_grad(z, src, dst, inplace, |z, dy, i| {
+                            if z > 0.0 { dy } else { slopes[channel(i)] * dy }
+                        })
+                    }
                     Op::Relu => dst.iter_mut().zip(src).for_each(|(y, &z)| *y = z.max(0.0)),
                     Op::ReluInplace => dst.iter_mut().for_each(|y| *y = y.max(0.0)),
                     Op::LeakyRelu => dst
@@ -75,51 +213,63 @@ naive_impl!(f64);
 /// The naive loop compiled for AVX-512 (what `-C target-cpu=native` gives naive code here).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
+#[allow(clippy::too_many_arguments)]
 fn naive_avx512<T: Naive>(
     op: Op,
+    z: &[T],
     src: &[T],
     dst: &mut [T],
     a: T,
     slopes: &[T],
     layout: ChannelLayout,
+    da: &mut [T],
+    mask: &mut [u64],
 ) {
-    T::naive(op, src, dst, a, slopes, layout)
+    T::naive(op, z, src, dst, a, slopes, layout, da, mask)
 }
 
 /// The naive loop compiled for AVX2 + FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 fn naive_avx2<T: Naive>(
     op: Op,
+    z: &[T],
     src: &[T],
     dst: &mut [T],
     a: T,
     slopes: &[T],
     layout: ChannelLayout,
+    da: &mut [T],
+    mask: &mut [u64],
 ) {
-    T::naive(op, src, dst, a, slopes, layout)
+    T::naive(op, z, src, dst, a, slopes, layout, da, mask)
 }
 
+#[allow(clippy::too_many_arguments)]
 /// The naive loop compiled for the widest ISA this CPU has.
 pub fn naive_native<T: Naive>(
     op: Op,
+    z: &[T],
     src: &[T],
     dst: &mut [T],
     a: T,
     slopes: &[T],
     layout: ChannelLayout,
+    da: &mut [T],
+    mask: &mut [u64],
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if Backend::Avx512.is_supported() {
             // SAFETY: the CPU has every feature `naive_avx512` enables (`Backend::Avx512` is
             // supported only when AVX-512 F/BW/CD/DQ/VL and AVX2/FMA are detected).
-            return unsafe { naive_avx512(op, src, dst, a, slopes, layout) };
+            return unsafe { naive_avx512(op, z, src, dst, a, slopes, layout, da, mask) };
         }
         if Backend::Avx2.is_supported() {
             // SAFETY: `Backend::Avx2` is supported only when AVX2 and FMA are detected.
-            return unsafe { naive_avx2(op, src, dst, a, slopes, layout) };
+            return unsafe { naive_avx2(op, z, src, dst, a, slopes, layout, da, mask) };
         }
     }
-    T::naive(op, src, dst, a, slopes, layout)
+    T::naive(op, z, src, dst, a, slopes, layout, da, mask)
 }

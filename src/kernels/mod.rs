@@ -5,7 +5,9 @@
 //! vectors, then one masked partial load/store for the tail. The tail runs the same lane rule as
 //! the body, so there is no scalar loop that could disagree with it.
 
+pub mod backward;
 pub mod forward;
+pub mod mask;
 
 use pulp::Simd;
 
@@ -206,6 +208,141 @@ pub fn map_with_slope_inplace<S: Simd, T: Element, F: WithSlope<T>>(
     }
 }
 
+/// A gradient lane rule: `dx = f(z, dy, extra)`, with `K` extra per-element streams (the
+/// slopes of PReLU: `K = 1`; none for ReLU, leaky ReLU and `abs`: `K = 0`).
+pub trait Grad<T: Element, const K: usize>: Copy {
+    /// The rule on one element: the reference.
+    fn scalar(self, z: T, dy: T, extra: [T; K]) -> T;
+    /// The same rule on one vector, bit for bit.
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, extra: [T::V<S>; K]) -> T::V<S>;
+}
+
+/// The gradient driver, for every [`Grad`] rule: `dx[i] = f(z[i], dy[i], extra[..][i])`, with
+/// `io` either `dy -> dx` ([`Io::OutOfPlace`]) or `dy` overwritten by `dx` ([`Io::InPlace`]).
+/// Every stream has `z.len()` elements. One loop shape for 2 to `2 + K` input streams: an
+/// unrolled body, single vectors, then one masked tail through the same rule.
+#[inline(always)]
+pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
+    s: S,
+    f: F,
+    z: &[T],
+    io: Io<'_, T>,
+    extra: [&[T]; K],
+) {
+    debug_assert_eq!(z.len(), io.len());
+    let (zs, zt) = T::as_simd::<S>(z);
+    let n = zs.len();
+    let zs = &zs[..n];
+    let zero = T::v_splat(s, T::ZERO);
+    // The extra streams cut to the same `n` vectors (so that indexing needs no bounds checks;
+    // `K` is a constant, so the loops over `k` unroll away).
+    let mut eb: [&[T::V<S>]; K] = [&[]; K];
+    let mut et: [&[T]; K] = [&[]; K];
+    for k in 0..K {
+        debug_assert_eq!(extra[k].len(), z.len());
+        let (b, t) = T::as_simd::<S>(extra[k]);
+        eb[k] = &b[..n];
+        et[k] = t;
+    }
+    let mut tail_extra = [zero; K];
+    if !zt.is_empty() {
+        for k in 0..K {
+            tail_extra[k] = T::partial_load(s, et[k]);
+        }
+    }
+    match io {
+        Io::OutOfPlace { src: dy, dst: dx } => {
+            let (dys, dyt) = T::as_simd::<S>(dy);
+            let (dxs, dxt) = T::as_mut_simd::<S>(dx);
+            let (dys, dxs) = (&dys[..n], &mut dxs[..n]);
+            let mut i = 0;
+            while i + UNROLL <= n {
+                for j in i..i + UNROLL {
+                    let mut e = [zero; K];
+                    for k in 0..K {
+                        e[k] = eb[k][j];
+                    }
+                    dxs[j] = f.simd(s, zs[j], dys[j], e);
+                }
+                i += UNROLL;
+            }
+            while i < n {
+                let mut e = [zero; K];
+                for k in 0..K {
+                    e[k] = eb[k][i];
+                }
+                dxs[i] = f.simd(s, zs[i], dys[i], e);
+                i += 1;
+            }
+            if !zt.is_empty() {
+                let v = f.simd(
+                    s,
+                    T::partial_load(s, zt),
+                    T::partial_load(s, dyt),
+                    tail_extra,
+                );
+                T::partial_store(s, dxt, v);
+            }
+        }
+        Io::InPlace(x) => {
+            let (xs, xt) = T::as_mut_simd::<S>(x);
+            let xs = &mut xs[..n];
+            let mut i = 0;
+            while i + UNROLL <= n {
+                for j in i..i + UNROLL {
+                    let mut e = [zero; K];
+                    for k in 0..K {
+                        e[k] = eb[k][j];
+                    }
+                    let v = f.simd(s, zs[j], xs[j], e);
+                    store_in_place(&mut xs[j], v);
+                }
+                i += UNROLL;
+            }
+            while i < n {
+                let mut e = [zero; K];
+                for k in 0..K {
+                    e[k] = eb[k][i];
+                }
+                let v = f.simd(s, zs[i], xs[i], e);
+                store_in_place(&mut xs[i], v);
+                i += 1;
+            }
+            if !zt.is_empty() {
+                let v = f.simd(
+                    s,
+                    T::partial_load(s, zt),
+                    T::partial_load(s, xt),
+                    tail_extra,
+                );
+                T::partial_store(s, xt, v);
+            }
+        }
+    }
+}
+
+/// The reference loop of a [`Grad`] rule: one element at a time through `F::scalar`, the extra
+/// streams given per element by `extra_of(i)`.
+pub fn map_grad_reference<T: Element, F: Grad<T, K>, const K: usize>(
+    f: F,
+    z: &[T],
+    io: Io<'_, T>,
+    extra_of: impl Fn(usize) -> [T; K],
+) {
+    match io {
+        Io::OutOfPlace { src: dy, dst: dx } => {
+            for (i, (x, (&z, &dy))) in dx.iter_mut().zip(z.iter().zip(dy)).enumerate() {
+                *x = f.scalar(z, dy, extra_of(i));
+            }
+        }
+        Io::InPlace(x) => {
+            for (i, (v, &z)) in x.iter_mut().zip(z).enumerate() {
+                *v = f.scalar(z, *v, extra_of(i));
+            }
+        }
+    }
+}
+
 /// The buffers of an element-wise call: separate input and output, or one buffer in place.
 pub enum Io<'a, T> {
     /// `src -> dst`, same length, not overlapping (guaranteed by the borrow checker).
@@ -246,6 +383,25 @@ impl<'a, T: Element> Io<'a, T> {
                 IoChunks::OutOfPlace(src.chunks(size).zip(dst.chunks_mut(size)))
             }
             Io::InPlace(x) => IoChunks::InPlace(x.chunks_mut(size)),
+        }
+    }
+
+    /// The first `mid` elements and the rest (`mid <= len`).
+    #[inline(always)]
+    pub fn split_at(self, mid: usize) -> (Io<'a, T>, Io<'a, T>) {
+        match self {
+            Io::OutOfPlace { src, dst } => {
+                let (s0, s1) = src.split_at(mid);
+                let (d0, d1) = dst.split_at_mut(mid);
+                (
+                    Io::OutOfPlace { src: s0, dst: d0 },
+                    Io::OutOfPlace { src: s1, dst: d1 },
+                )
+            }
+            Io::InPlace(x) => {
+                let (x0, x1) = x.split_at_mut(mid);
+                (Io::InPlace(x0), Io::InPlace(x1))
+            }
         }
     }
 

@@ -1,7 +1,9 @@
 //! The public entry points: validate (nothing written on error) -> the handle's backend ->
 //! the kernel.
 
+pub mod backward;
 pub mod forward;
+pub mod mask;
 
 use crate::element::Element;
 use crate::error::Error;

@@ -5,6 +5,8 @@
 //!
 //! [`Backend::Scalar`]: crate::Backend::Scalar
 
+pub mod backward;
 pub mod forward;
 
+pub use backward::*;
 pub use forward::*;

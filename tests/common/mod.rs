@@ -214,6 +214,7 @@ pub fn run_op<T: TestElement>(
         slope,
         slopes,
         layout,
+        ..Args::default()
     };
     op.call(r, args)
         .unwrap_or_else(|e| panic!("{} failed: {e}", op.name()));

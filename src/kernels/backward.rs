@@ -1,0 +1,454 @@
+//! Backward kernels (`SPEC.md` section 3): the lane rules of the gradients of `relu`,
+//! `leaky_relu`, `abs` and `prelu`, and the kernels that drive them through [`map_grad`].
+//!
+//! The side of the kink is a const parameter (`RIGHT`), chosen once per call by the public
+//! API, so that the vector body has no branch on it.
+
+use pulp::{Simd, WithSimd};
+
+use super::{Grad, Io, map_grad, map_grad_reference};
+use crate::dispatch::Kernel;
+use crate::element::Element;
+use crate::layout::ChannelLayout;
+use crate::reference;
+use crate::reference::backward::{
+    PairwiseRows, PairwiseStack, RUN_SLOTS, SLOPE_GRAD_BLOCK, SLOPE_GRAD_MIN_RUN,
+    fold_pattern_block_row, fold_run_block, pattern_geometry, slope_grad_finish,
+};
+use crate::subgradient::Subgradient;
+
+const fn sub(right: bool) -> Subgradient {
+    if right {
+        Subgradient::Right
+    } else {
+        Subgradient::Left
+    }
+}
+
+/// ReLU backward: `Left` blocks `z <= 0`, `Right` blocks `z < 0`; a blocked lane is `+0`, the
+/// others keep `dy`'s bits.
+#[derive(Clone, Copy)]
+pub struct ReluGrad<const RIGHT: bool>;
+
+impl<T: Element, const RIGHT: bool> Grad<T, 0> for ReluGrad<RIGHT> {
+    #[inline(always)]
+    fn scalar(self, z: T, dy: T, _: [T; 0]) -> T {
+        reference::relu_backward(z, dy, sub(RIGHT))
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, _: [T::V<S>; 0]) -> T::V<S> {
+        let zero = T::v_splat(s, T::ZERO);
+        let blocked = if RIGHT {
+            T::v_lt(s, z, zero)
+        } else {
+            T::v_le(s, z, zero)
+        };
+        T::v_select(s, blocked, zero, dy)
+    }
+}
+
+/// Leaky ReLU / PReLU backward lane rule with a vector of slopes: `dy` on the linear side
+/// (`z > 0`, or `z >= 0` with `RIGHT`), `a * dy` elsewhere (NaN `z` included).
+#[inline(always)]
+fn leaky_grad<S: Simd, T: Element, const RIGHT: bool>(
+    s: S,
+    z: T::V<S>,
+    dy: T::V<S>,
+    a: T::V<S>,
+) -> T::V<S> {
+    let zero = T::v_splat(s, T::ZERO);
+    let linear = if RIGHT {
+        T::v_ge(s, z, zero)
+    } else {
+        T::v_gt(s, z, zero)
+    };
+    T::v_select(s, linear, dy, T::v_mul(s, a, dy))
+}
+
+/// Leaky ReLU backward with a scalar slope.
+#[derive(Clone, Copy)]
+pub struct LeakyReluGrad<T, const RIGHT: bool> {
+    /// The slope (finite).
+    pub a: T,
+}
+
+impl<T: Element, const RIGHT: bool> Grad<T, 0> for LeakyReluGrad<T, RIGHT> {
+    #[inline(always)]
+    fn scalar(self, z: T, dy: T, _: [T; 0]) -> T {
+        reference::leaky_relu_backward(z, dy, self.a, sub(RIGHT))
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, _: [T::V<S>; 0]) -> T::V<S> {
+        leaky_grad::<S, T, RIGHT>(s, z, dy, T::v_splat(s, self.a))
+    }
+}
+
+/// PReLU input-gradient lane rule: the slope of each lane is the extra stream.
+#[derive(Clone, Copy)]
+pub struct PreluGrad<const RIGHT: bool>;
+
+impl<T: Element, const RIGHT: bool> Grad<T, 1> for PreluGrad<RIGHT> {
+    #[inline(always)]
+    fn scalar(self, z: T, dy: T, [a]: [T; 1]) -> T {
+        reference::prelu_backward(z, dy, a, sub(RIGHT))
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, [a]: [T::V<S>; 1]) -> T::V<S> {
+        leaky_grad::<S, T, RIGHT>(s, z, dy, a)
+    }
+}
+
+/// `abs` backward: `dy * s`, `s = -1, +0, +1` for `z < 0`, `z = ±0` or NaN, `z > 0`, as an
+/// IEEE product with x86's NaN rules ([`Element`]'s `v_mul`), never a sign flip.
+#[derive(Clone, Copy)]
+pub struct AbsGrad;
+
+impl<T: Element> Grad<T, 0> for AbsGrad {
+    #[inline(always)]
+    fn scalar(self, z: T, dy: T, _: [T; 0]) -> T {
+        reference::abs_backward(z, dy)
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, _: [T::V<S>; 0]) -> T::V<S> {
+        let zero = T::v_splat(s, T::ZERO);
+        let sign = T::v_select(
+            s,
+            T::v_lt(s, z, zero),
+            T::v_splat(s, T::from_f64(-1.0)),
+            T::v_select(
+                s,
+                T::v_gt(s, z, zero),
+                T::v_splat(s, T::from_f64(1.0)),
+                zero,
+            ),
+        );
+        T::v_mul(s, dy, sign)
+    }
+}
+
+/// An element-wise gradient kernel: a [`Grad`] rule without extra streams over `z` and an
+/// [`Io`] (`dy -> dx`, or `dy` in place).
+pub struct GradKernel<'a, T, F> {
+    /// The rule.
+    pub f: F,
+    /// The forward input (or, where exact, the forward output).
+    pub z: &'a [T],
+    /// `dy -> dx`, or `dy` overwritten.
+    pub io: Io<'a, T>,
+}
+
+impl<T: Element, F: Grad<T, 0>> WithSimd for GradKernel<'_, T, F> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        map_grad(s, self.f, self.z, self.io, [])
+    }
+}
+
+impl<T: Element, F: Grad<T, 0>> Kernel for GradKernel<'_, T, F> {
+    fn reference(self) {
+        map_grad_reference(self.f, self.z, self.io, |_| [])
+    }
+}
+
+/// Channels-first runs at least this long use a scalar slope per run.
+pub(crate) const MIN_RUN: usize = 64;
+/// A materialised slope pattern covers at least this many elements.
+pub(crate) const MIN_PATTERN: usize = 256;
+/// Patterns up to this length live on the stack.
+const STACK_PATTERN: usize = 512;
+
+/// The slope of every position of `len` elements (a whole number of periods), built period by
+/// period without a division per element.
+#[inline(always)]
+pub(crate) fn fill_pattern<T: Element>(pattern: &mut [T], slopes: &[T], run: usize) {
+    let period = slopes.len() * run;
+    let (first, rest) = pattern.split_at_mut(period);
+    for (piece, &a) in first.chunks_exact_mut(run).zip(slopes) {
+        piece.fill(a);
+    }
+    for copy in rest.chunks_exact_mut(period) {
+        copy.copy_from_slice(first);
+    }
+}
+
+/// PReLU input gradient over a validated shape (`io.len()` a multiple of the period).
+pub struct PreluGradKernel<'a, T, const RIGHT: bool> {
+    /// The forward input (or output, where exact).
+    pub z: &'a [T],
+    /// `dy -> dx`, or `dy` in place.
+    pub io: Io<'a, T>,
+    /// One slope per channel.
+    pub slopes: &'a [T],
+    /// The layout.
+    pub layout: ChannelLayout,
+}
+
+impl<T: Element, const RIGHT: bool> WithSimd for PreluGradKernel<'_, T, RIGHT> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let PreluGradKernel {
+            z,
+            io,
+            slopes,
+            layout,
+        } = self;
+        if io.is_empty() {
+            return;
+        }
+        let c = slopes.len();
+        let run = layout.run();
+        if run >= MIN_RUN {
+            // Long channels-first runs: a scalar slope per run. (Loops, not closures.)
+            for (j, (zp, piece)) in z.chunks(run).zip(io.chunks(run)).enumerate() {
+                let f = LeakyReluGrad::<T, RIGHT> { a: slopes[j % c] };
+                map_grad(s, f, zp, piece, []);
+            }
+            return;
+        }
+        let period = c * run;
+        if run == 1 && period >= MIN_PATTERN {
+            for (zp, piece) in z.chunks(period).zip(io.chunks(period)) {
+                let n = piece.len();
+                map_grad(s, PreluGrad::<RIGHT>, zp, piece, [&slopes[..n]]);
+            }
+            return;
+        }
+        let len = period * MIN_PATTERN.div_ceil(period);
+        let mut stack = [T::ZERO; STACK_PATTERN];
+        let mut heap = Vec::new();
+        let pattern: &mut [T] = if len <= STACK_PATTERN {
+            &mut stack[..len]
+        } else {
+            heap.resize(len, T::ZERO);
+            &mut heap
+        };
+        fill_pattern(pattern, slopes, run);
+        let pattern = &*pattern;
+        for (zp, piece) in z.chunks(len).zip(io.chunks(len)) {
+            let n = piece.len();
+            map_grad(s, PreluGrad::<RIGHT>, zp, piece, [&pattern[..n]]);
+        }
+    }
+}
+
+impl<T: Element, const RIGHT: bool> Kernel for PreluGradKernel<'_, T, RIGHT> {
+    fn reference(self) {
+        let PreluGradKernel {
+            z,
+            io,
+            slopes,
+            layout,
+        } = self;
+        map_grad_reference(PreluGrad::<RIGHT>, z, io, |i| {
+            [slopes[layout.channel_of(i, slopes.len())]]
+        })
+    }
+}
+
+/// One piece of the fused PReLU backward: `dx` as [`PreluGrad`] with the slope `a` (or
+/// `a_slice[i]` with `SLICE`), and the slope-gradient terms added to `acc`: element vector `j`
+/// goes to `acc[j * per ..]`, wrapped modulo [`RUN_SLOTS`] `f64` lanes with `WRAP` (the run
+/// path's slots; they are kept in registers over the piece, which is the same order of
+/// additions), else `acc` covers the whole piece (the pattern path).
+#[inline(always)]
+fn fused_piece<S: Simd, T: Element, const RIGHT: bool, const WRAP: bool, const SLICE: bool>(
+    s: S,
+    z: &[T],
+    io: Io<'_, T>,
+    a: T,
+    a_slice: &[T],
+    acc: &mut [S::f64s],
+) {
+    // (No closures on this path: they would not inherit the target features.)
+    let per = T::per::<S>();
+    // Slot vectors of the run path, and element vectors per round of them.
+    let wrap = RUN_SLOTS / S::F64_LANES;
+    let group = wrap / per;
+    let (zs, zt) = T::as_simd::<S>(z);
+    let n = zs.len();
+    let zs = &zs[..n];
+    let (asl, at) = if SLICE {
+        let (b, t) = T::as_simd::<S>(a_slice);
+        (&b[..n], t)
+    } else {
+        (&[][..], &[][..])
+    };
+    let a_splat = T::v_splat(s, a);
+    let zero = s.splat_f64s(0.0);
+    // The body over dy (`$dys[j]`) and dx (`$dxs[j]`), out-of-place or in place.
+    macro_rules! body {
+        ($dys:ident, $dxs:ident, $dyt:ident, $dxt:ident) => {{
+            let mut j = 0;
+            if WRAP {
+                // Whole rounds of the slots, with the slots in registers.
+                let mut r = [zero; RUN_SLOTS / 2];
+                r[..wrap].copy_from_slice(&acc[..wrap]);
+                while j + group <= n {
+                    for k in 0..group {
+                        let (zv, dyv) = (zs[j + k], $dys[j + k]);
+                        T::acc_terms(s, &mut r, k * per, zv, dyv);
+                        $dxs[j + k] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, a_splat);
+                    }
+                    j += group;
+                }
+                acc[..wrap].copy_from_slice(&r[..wrap]);
+            }
+            // The rest (all of the pattern path): `acc[(j - j0) * per]` with `j0` where the
+            // rounds stopped (a multiple of `group`, so the same slot as `(j * per) % wrap`).
+            let j0 = j;
+            while j < n {
+                let (zv, dyv) = (zs[j], $dys[j]);
+                let av = if SLICE { asl[j] } else { a_splat };
+                T::acc_terms(s, acc, (j - j0) * per, zv, dyv);
+                $dxs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, av);
+                j += 1;
+            }
+            if !zt.is_empty() {
+                let (zv, dyv) = (T::partial_load(s, zt), T::partial_load(s, $dyt));
+                let av = if SLICE {
+                    T::partial_load(s, at)
+                } else {
+                    a_splat
+                };
+                T::acc_terms(s, acc, (n - j0) * per, zv, dyv);
+                T::partial_store(s, $dxt, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
+            }
+        }};
+    }
+    match io {
+        Io::OutOfPlace { src: dy, dst: dx } => {
+            let (dys, dyt) = T::as_simd::<S>(dy);
+            let (dxs, dxt) = T::as_mut_simd::<S>(dx);
+            let (dys, dxs) = (&dys[..n], &mut dxs[..n]);
+            body!(dys, dxs, dyt, dxt)
+        }
+        Io::InPlace(x) => {
+            let (xs, xt) = T::as_mut_simd::<S>(x);
+            let xs = &mut xs[..n];
+            // In place, dy and dx are the same vectors (each read before it is written).
+            body!(xs, xs, xt, xt)
+        }
+    }
+}
+
+/// PReLU backward with the slope gradient fused in the same pass: `dx` as
+/// [`PreluGradKernel`], and `da` in the order of [`reference::prelu_slope_grad`] (the masked
+/// tail adds `0 * 0 = +0` terms, which change no partial sum: partial sums start at `+0` and so
+/// are never `-0`).
+pub struct PreluSlopeGradKernel<'a, T, const RIGHT: bool> {
+    /// The forward input.
+    pub z: &'a [T],
+    /// `dy -> dx`, or `dy` in place.
+    pub io: Io<'a, T>,
+    /// One slope per channel.
+    pub slopes: &'a [T],
+    /// The slope gradient (`slopes.len()` elements), overwritten.
+    pub da: &'a mut [T],
+    /// The layout.
+    pub layout: ChannelLayout,
+}
+
+impl<T: Element, const RIGHT: bool> WithSimd for PreluSlopeGradKernel<'_, T, RIGHT> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let PreluSlopeGradKernel {
+            z,
+            io,
+            slopes,
+            da,
+            layout,
+        } = self;
+        let c = slopes.len();
+        let n = z.len();
+        let run = layout.run();
+        if n > 0 && run < SLOPE_GRAD_MIN_RUN {
+            let (p, pat, block) = pattern_geometry(c, run);
+            let mut pattern = vec![T::ZERO; pat];
+            fill_pattern(&mut pattern, slopes, run);
+            let mut acc = vec![0.0f64; pat.next_multiple_of(16)];
+            let mut row = vec![0.0f64; c];
+            let mut rows = PairwiseRows::new(c);
+            for (zb, iob) in z.chunks(block).zip(io.chunks(block)) {
+                acc.fill(0.0);
+                for (zp, piece) in zb.chunks(pat).zip(iob.chunks(pat)) {
+                    let m = zp.len();
+                    let (av, _) = S::as_mut_simd_f64s(&mut acc);
+                    fused_piece::<S, T, RIGHT, false, true>(
+                        s,
+                        zp,
+                        piece,
+                        T::ZERO,
+                        &pattern[..m],
+                        av,
+                    );
+                }
+                fold_pattern_block_row(&mut acc, p, run, &mut row);
+                rows.push(&row);
+            }
+            let mut sums = vec![0.0f64; c];
+            rows.finish(&mut sums);
+            for (d, &v) in da.iter_mut().zip(&sums) {
+                *d = slope_grad_finish(v);
+            }
+            return;
+        }
+        let mut stacks = vec![PairwiseStack::default(); c];
+        if n > 0 {
+            let mut slots = vec![[0.0f64; RUN_SLOTS]; c];
+            let mut touched: Vec<usize> = Vec::new();
+            for (bi, (zb, iob)) in z
+                .chunks(SLOPE_GRAD_BLOCK)
+                .zip(io.chunks(SLOPE_GRAD_BLOCK))
+                .enumerate()
+            {
+                let b0 = bi * SLOPE_GRAD_BLOCK;
+                let (mut i, mut zr, mut ior) = (b0, zb, iob);
+                while !zr.is_empty() {
+                    // The piece: from `i` to the end of its run or of the block.
+                    let ch = (i / run) % c;
+                    let len = ((i / run + 1) * run - i).min(zr.len());
+                    if !touched.contains(&ch) {
+                        touched.push(ch);
+                    }
+                    let (zp, zrest) = zr.split_at(len);
+                    let (piece, iorest) = ior.split_at(len);
+                    let (av, _) = S::as_mut_simd_f64s(&mut slots[ch]);
+                    fused_piece::<S, T, RIGHT, true, false>(s, zp, piece, slopes[ch], &[], av);
+                    (i, zr, ior) = (i + len, zrest, iorest);
+                }
+                fold_run_block(&mut slots, &mut touched, &mut stacks);
+            }
+        }
+        for (d, st) in da.iter_mut().zip(&stacks) {
+            *d = slope_grad_finish(st.finish());
+        }
+    }
+}
+
+impl<T: Element, const RIGHT: bool> Kernel for PreluSlopeGradKernel<'_, T, RIGHT> {
+    fn reference(self) {
+        let PreluSlopeGradKernel {
+            z,
+            io,
+            slopes,
+            da,
+            layout,
+        } = self;
+        // The reference takes two passes; `da` reads `dy` before `dx` may overwrite it.
+        let dy = match &io {
+            Io::OutOfPlace { src, .. } => *src,
+            Io::InPlace(x) => &**x,
+        };
+        reference::prelu_slope_grad(z, dy, slopes.len(), layout, da);
+        PreluGradKernel::<T, RIGHT> {
+            z,
+            io,
+            slopes,
+            layout,
+        }
+        .reference();
+    }
+}
