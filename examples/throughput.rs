@@ -33,12 +33,14 @@ struct Config {
     backends: Option<Vec<String>>,
     dtypes: Vec<String>,
     budget: Duration,
+    threads: Option<Vec<usize>>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: throughput [--quick] [--json FILE] [--sizes N,N,..] [--ops NAME,..] \
-         [--backends NAME,..] [--dtypes f32,f64] [--budget-ms MS]\n\
+         [--backends NAME,..] [--dtypes f32,f64] [--budget-ms MS] [--threads N,N,..]\n\
+         --threads: thread counts of the kernel rows (default: 1, and 1..=cores at 64 Mi and up)\n\
          ops: {}\nbackends: scalar, avx2, avx512, neon, memcpy, naive, naive_native",
         Op::ALL
             .iter()
@@ -58,6 +60,7 @@ fn parse_args() -> Config {
         backends: None,
         dtypes: vec!["f32".into(), "f64".into()],
         budget: Duration::from_millis(40),
+        threads: None,
     };
     let mut sizes_given = false;
     let mut budget_given = false;
@@ -83,6 +86,19 @@ fn parse_args() -> Config {
             "--ops" => c.ops = Some(list(args.next())),
             "--backends" => c.backends = Some(list(args.next())),
             "--dtypes" => c.dtypes = list(args.next()),
+            "--threads" => {
+                c.threads = Some(
+                    list(args.next())
+                        .iter()
+                        .map(|s| {
+                            s.parse()
+                                .ok()
+                                .filter(|&t| t >= 1)
+                                .unwrap_or_else(|| usage())
+                        })
+                        .collect(),
+                );
+            }
             "--budget-ms" => {
                 budget_given = true;
                 let ms: u64 = args
@@ -143,6 +159,7 @@ struct Row {
     op: &'static str,
     dtype: &'static str,
     backend: String,
+    threads: usize,
     n: usize,
     bytes: usize,
     layout: Option<String>,
@@ -278,17 +295,18 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
                 vec![(ChannelLayout::ChannelsLast, None)]
             };
             for (layout, layout_name) in layouts {
-                let row = |backend: &str, median_ns: f64| Row {
+                let row = |backend: &str, threads: usize, median_ns: f64| Row {
                     op: op.name(),
                     dtype: T::NAME,
                     backend: backend.to_string(),
+                    threads,
                     n,
                     bytes,
                     layout: layout_name.clone(),
                     median_ns,
                 };
                 if let Some(ns) = memcpy_ns {
-                    rows.push(row("memcpy", ns));
+                    rows.push(row("memcpy", 1, ns));
                 }
                 for (name, native) in [("naive", false), ("naive_native", true)] {
                     if want(&cfg.backends, name) {
@@ -299,23 +317,73 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
                             size_label(n)
                         ));
                         let ns = measure(cfg.budget, || w.run_naive(op, native, n, layout));
-                        rows.push(row(name, ns));
+                        rows.push(row(name, 1, ns));
                     }
                 }
                 for &b in &backends {
-                    let r = Rectifier::new(b).expect("supported");
-                    progress.step(&format!(
-                        "{} {} {b} n={}",
-                        op.name(),
-                        T::NAME,
-                        size_label(n)
-                    ));
-                    let ns = measure(cfg.budget, || w.run_kernel(op, r, n, layout));
-                    rows.push(row(b.name(), ns));
+                    for &t in &thread_counts(cfg, n) {
+                        let r = Rectifier::new(b).expect("supported");
+                        progress.step(&format!(
+                            "{} {} {b} n={} threads={t}",
+                            op.name(),
+                            T::NAME,
+                            size_label(n)
+                        ));
+                        let ns = if t == 1 {
+                            let r = r.single_threaded();
+                            measure(cfg.budget, || w.run_kernel(op, r, n, layout))
+                        } else {
+                            in_pool(t, || measure(cfg.budget, || w.run_kernel(op, r, n, layout)))
+                        };
+                        rows.push(row(b.name(), t, ns));
+                    }
                 }
             }
         }
     }
+}
+
+/// The thread counts of the kernel rows at size `n`.
+fn thread_counts(cfg: &Config, n: usize) -> Vec<usize> {
+    if let Some(t) = &cfg.threads {
+        return t.clone();
+    }
+    if n >= 64 << 20 && cfg!(feature = "rayon") {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        (1..=cores).collect()
+    } else {
+        vec![1]
+    }
+}
+
+/// Runs `f` inside a rayon pool of `threads` threads (built once per count).
+#[cfg(feature = "rayon")]
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    use std::sync::Mutex;
+    static POOLS: Mutex<Vec<(usize, &'static rayon::ThreadPool)>> = Mutex::new(Vec::new());
+    let pool = {
+        let mut pools = POOLS.lock().unwrap();
+        match pools.iter().find(|(t, _)| *t == threads) {
+            Some(&(_, p)) => p,
+            None => {
+                let p: &'static rayon::ThreadPool = Box::leak(Box::new(
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .expect("thread pool"),
+                ));
+                pools.push((threads, p));
+                p
+            }
+        }
+    };
+    pool.install(f)
+}
+
+/// Without the `rayon` feature every call runs on the calling thread.
+#[cfg(not(feature = "rayon"))]
+fn in_pool<R: Send>(_threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    f()
 }
 
 struct Progress {
@@ -355,12 +423,13 @@ fn write_json(
     for (i, r) in rows.iter().enumerate() {
         let opt = |v: Option<f64>| v.map_or("null".to_string(), |x| format!("{x:.4}"));
         out.push_str(&format!(
-            "  {{\"op\": \"{}\", \"dtype\": \"{}\", \"backend\": \"{}\", \"threads\": 1, \"n\": {}, \"bytes\": {}, \
+            "  {{\"op\": \"{}\", \"dtype\": \"{}\", \"backend\": \"{}\", \"threads\": {}, \"n\": {}, \"bytes\": {}, \
              \"layout\": {}, \"median_ns\": {:.1}, \"gbps\": {:.4}, \"gelem_s\": {:.4}, \
              \"memcpy_ratio\": {}, \"speedup_vs_naive\": {}}}{}\n",
             r.op,
             r.dtype,
             json_escape(&r.backend),
+            r.threads,
             r.n,
             r.bytes,
             r.layout.as_ref().map_or("null".to_string(), |l| format!("\"{}\"", json_escape(l))),
@@ -400,7 +469,7 @@ fn main() {
         build_info::FEATURES.join(",")
     );
     println!(
-        "method:     single thread; median of samples of ~100 us, {} ms per row; GB/s = (bytes read + written) / time",
+        "method:     median of samples of ~100 us, {} ms per row; GB/s = (bytes read + written) / time",
         cfg.budget.as_millis()
     );
     if build_info::PROFILE != "release" {
@@ -443,8 +512,12 @@ fn main() {
             }
         }
     }
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprint!("\r\x1b[K");
+    }
     eprintln!(
-        "\r\x1b[Kdone in {:.1}s",
+        "measured {} rows in {:.1}s",
+        rows.len(),
         progress.start.elapsed().as_secs_f64()
     );
 
@@ -471,8 +544,8 @@ fn main() {
                     .map_or(String::new(), |l| format!(" [{l}]"))
             );
             println!(
-                "{:>6}  {:<13} {:>11} {:>8} {:>8} {:>8} {:>9}",
-                "n", "backend", "median", "GB/s", "Gelem/s", "%memcpy", "x naive"
+                "{:>6}  {:<13} {:>3} {:>11} {:>8} {:>8} {:>8} {:>9}",
+                "n", "backend", "thr", "median", "GB/s", "Gelem/s", "%memcpy", "x naive"
             );
             last = Some(group);
         }
@@ -484,9 +557,10 @@ fn main() {
             format!("{:.2} us", r.median_ns / 1e3)
         };
         println!(
-            "{:>6}  {:<13} {:>11} {:>8.1} {:>8.2} {:>8} {:>9}",
+            "{:>6}  {:<13} {:>3} {:>11} {:>8.1} {:>8.2} {:>8} {:>9}",
             size_label(r.n),
             r.backend,
+            r.threads,
             t,
             r.gbps(),
             r.gelem_s(),
@@ -498,17 +572,18 @@ fn main() {
     // (the README's results table is this section).
     let active = sel.active.name();
     println!("\n## Summary: {active} (the active backend) vs the baselines, same run\n");
-    println!("| op | dtype | layout | n | GB/s | x memcpy | x naive | x naive_native |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| op | dtype | layout | n | threads | GB/s | x memcpy | x naive | x naive_native |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in rows.iter().filter(|r| r.backend == active) {
         let ratio =
             |b: &str| lookup(r, b).map_or("-".to_string(), |m| format!("{:.2}", m / r.median_ns));
         println!(
-            "| {} | {} | {} | {} | {:.1} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.1} | {} | {} | {} |",
             r.op,
             r.dtype,
             r.layout.as_deref().unwrap_or("-"),
             size_label(r.n),
+            r.threads,
             r.gbps(),
             ratio("memcpy"),
             ratio("naive"),

@@ -64,13 +64,17 @@ pub(crate) fn run<K: Kernel>(backend: Backend, k: K) -> K::Output {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rectifier {
     backend: Backend,
+    parallel: bool,
 }
 
 impl Rectifier {
     /// A handle on `backend`, or [`Error::UnsupportedBackend`] if this CPU (or build) lacks it.
     pub fn new(backend: Backend) -> Result<Rectifier, Error> {
         if backend.is_supported() {
-            Ok(Rectifier { backend })
+            Ok(Rectifier {
+                backend,
+                parallel: true,
+            })
         } else {
             Err(Error::UnsupportedBackend {
                 requested: backend,
@@ -85,7 +89,46 @@ impl Rectifier {
     pub fn auto() -> Rectifier {
         Rectifier {
             backend: Backend::active(),
+            parallel: true,
         }
+    }
+
+    /// This handle, running every call on the calling thread (no thread pool is touched).
+    ///
+    /// By default (with the `rayon` feature, on by default) inputs of at least
+    /// [`crate::parallel::MIN_PARALLEL_ELEMS`] elements are split across the threads of the
+    /// current rayon pool: the global pool, or the caller's own inside `ThreadPool::install`.
+    /// The results are identical either way.
+    ///
+    /// ```
+    /// let r = rectifier::Rectifier::auto().single_threaded();
+    /// let mut y = vec![0.0f32; 3 << 20];
+    /// r.relu(&vec![-1.0f32; 3 << 20], &mut y)?;
+    /// assert!(y.iter().all(|&v| v == 0.0));
+    /// # Ok::<(), rectifier::Error>(())
+    /// ```
+    #[inline]
+    pub fn single_threaded(self) -> Rectifier {
+        Rectifier {
+            parallel: false,
+            ..self
+        }
+    }
+
+    /// This handle, splitting large inputs across threads (the default).
+    #[inline]
+    pub fn multi_threaded(self) -> Rectifier {
+        Rectifier {
+            parallel: true,
+            ..self
+        }
+    }
+
+    /// Whether large inputs are split across threads (always `false` without the `rayon`
+    /// feature).
+    #[inline]
+    pub fn is_multi_threaded(self) -> bool {
+        self.parallel && cfg!(feature = "rayon")
     }
 
     /// The backend this handle runs.
@@ -94,8 +137,18 @@ impl Rectifier {
         self.backend
     }
 
+    /// Runs `k`, split across threads where large (see [`crate::parallel`]).
     #[inline]
-    pub(crate) fn run<K: Kernel>(self, k: K) -> K::Output {
+    pub(crate) fn run<K>(self, k: K)
+    where
+        K: Kernel<Output = ()> + crate::parallel::Split + Send,
+    {
+        crate::parallel::run_split(self.backend, self.parallel, k)
+    }
+
+    /// Runs `k` on the calling thread.
+    #[inline]
+    pub(crate) fn run_single<K: Kernel>(self, k: K) -> K::Output {
         run(self.backend, k)
     }
 }

@@ -97,6 +97,7 @@ pub mod inventory;
 pub mod kernels;
 mod layout;
 mod ops;
+pub mod parallel;
 pub mod reference;
 mod subgradient;
 

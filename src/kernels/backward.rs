@@ -452,3 +452,59 @@ impl<T: Element, const RIGHT: bool> Kernel for PreluSlopeGradKernel<'_, T, RIGHT
         .reference();
     }
 }
+
+impl<'a, T: Element, F: Copy> crate::parallel::Split for GradKernel<'a, T, F> {
+    fn len(&self) -> usize {
+        self.io.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (z0, z1) = self.z.split_at(mid);
+        let (a, b) = self.io.split_at(mid);
+        (
+            GradKernel {
+                f: self.f,
+                z: z0,
+                io: a,
+            },
+            GradKernel {
+                f: self.f,
+                z: z1,
+                io: b,
+            },
+        )
+    }
+}
+
+impl<'a, T: Element, const RIGHT: bool> crate::parallel::Split for PreluGradKernel<'a, T, RIGHT> {
+    fn len(&self) -> usize {
+        self.io.len()
+    }
+    /// Whole periods, so that every piece starts at channel 0.
+    fn granule(&self) -> usize {
+        self.slopes.len() * self.layout.run()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let PreluGradKernel {
+            z,
+            io,
+            slopes,
+            layout,
+        } = self;
+        let (z0, z1) = z.split_at(mid);
+        let (a, b) = io.split_at(mid);
+        (
+            PreluGradKernel {
+                z: z0,
+                io: a,
+                slopes,
+                layout,
+            },
+            PreluGradKernel {
+                z: z1,
+                io: b,
+                slopes,
+                layout,
+            },
+        )
+    }
+}

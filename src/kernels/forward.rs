@@ -195,3 +195,42 @@ impl<T: Element> Kernel for PreluKernel<'_, T> {
         io.map_reference_with_slope(Prelu, |i| slopes[layout.channel_of(i, slopes.len())])
     }
 }
+
+impl<'a, T: Element, F: Copy> crate::parallel::Split for MapKernel<'a, T, F> {
+    fn len(&self) -> usize {
+        self.io.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (a, b) = self.io.split_at(mid);
+        (
+            MapKernel { f: self.f, io: a },
+            MapKernel { f: self.f, io: b },
+        )
+    }
+}
+
+impl<'a, T: Element> crate::parallel::Split for PreluKernel<'a, T> {
+    fn len(&self) -> usize {
+        self.io.len()
+    }
+    /// Whole periods, so that every piece starts at channel 0.
+    fn granule(&self) -> usize {
+        self.slopes.len() * self.layout.run()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let PreluKernel { io, slopes, layout } = self;
+        let (a, b) = io.split_at(mid);
+        (
+            PreluKernel {
+                io: a,
+                slopes,
+                layout,
+            },
+            PreluKernel {
+                io: b,
+                slopes,
+                layout,
+            },
+        )
+    }
+}

@@ -397,3 +397,80 @@ impl<T: Element, F: FromMaskRule<T>> Kernel for FromMaskKernel<'_, T, F> {
         }
     }
 }
+
+impl<T: Element> Slopes<'_, T> {
+    /// Pieces must start at multiples of this many elements: whole mask words, and whole
+    /// channel periods for per-channel slopes.
+    fn granule(self) -> usize {
+        match self {
+            Slopes::One(_) => 64,
+            Slopes::PerChannel(sl, layout) => crate::parallel::lcm(64, sl.len() * layout.run()),
+        }
+    }
+}
+
+impl<'a, T: Element, F: Copy> crate::parallel::Split for MaskForwardKernel<'a, T, F> {
+    fn len(&self) -> usize {
+        self.io.len()
+    }
+    fn granule(&self) -> usize {
+        self.slopes.granule()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let MaskForwardKernel {
+            f,
+            io,
+            slopes,
+            mask,
+        } = self;
+        let (a, b) = io.split_at(mid);
+        let (m0, m1) = mask.split_at_mut(mid / 64);
+        (
+            MaskForwardKernel {
+                f,
+                io: a,
+                slopes,
+                mask: m0,
+            },
+            MaskForwardKernel {
+                f,
+                io: b,
+                slopes,
+                mask: m1,
+            },
+        )
+    }
+}
+
+impl<'a, T: Element, F: Copy> crate::parallel::Split for FromMaskKernel<'a, T, F> {
+    fn len(&self) -> usize {
+        self.io.len()
+    }
+    fn granule(&self) -> usize {
+        self.slopes.granule()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let FromMaskKernel {
+            f,
+            mask,
+            io,
+            slopes,
+        } = self;
+        let (a, b) = io.split_at(mid);
+        let (m0, m1) = mask.split_at(mid / 64);
+        (
+            FromMaskKernel {
+                f,
+                mask: m0,
+                io: a,
+                slopes,
+            },
+            FromMaskKernel {
+                f,
+                mask: m1,
+                io: b,
+                slopes,
+            },
+        )
+    }
+}
