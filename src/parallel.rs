@@ -14,6 +14,7 @@ use crate::backend::Backend;
 use crate::dispatch::{Kernel, run};
 
 /// A kernel whose work can be cut at element boundaries into independent kernels.
+#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 pub(crate) trait Split: Sized {
     /// The number of elements of the input.
     fn len(&self) -> usize;

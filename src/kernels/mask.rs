@@ -398,6 +398,7 @@ impl<T: Element, F: FromMaskRule<T>> Kernel for FromMaskKernel<'_, T, F> {
     }
 }
 
+#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 impl<T: Element> Slopes<'_, T> {
     /// Pieces must start at multiples of this many elements: whole mask words, and whole
     /// channel periods for per-channel slopes.
