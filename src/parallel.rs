@@ -1,6 +1,6 @@
 //! Splitting large inputs across threads (`SPEC.md` section 6).
 //!
-//! A kernel that can be cut ([`Split`]) is cut into chunks whose boundaries depend only on the
+//! A kernel that can be cut (the crate-private `Split` trait) is cut into chunks whose boundaries depend only on the
 //! input's length and structure ([`chunk_len`]: a fixed number of elements, rounded to whole
 //! channel periods / mask words and to 64-byte boundaries), never on the number of threads. The
 //! chunks run through `rayon::join` (so inside the caller's pool when the call is made from
