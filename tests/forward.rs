@@ -289,29 +289,40 @@ fn streaming_path<T: TestElement>() {
     }
 }
 
-/// PReLU channels-first with long runs streams by the size of the whole output.
+/// PReLU streams by the size of the whole output: channels-first with long runs, and
+/// channels-last with a slope pattern (C = 3) or whole rows (C = 300).
 fn streaming_prelu<T: TestElement>() {
-    let (c, spatial) = (2usize, 70_001usize);
-    let rows =
-        (rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>()).div_ceil(c * spatial);
     let mut rng = Rng(0xbeef);
-    let src: Vec<T> = mixed_data(&mut rng, rows * c * spatial);
-    let slopes = [T::from_f64(0.25), T::from_f64(-1.5)];
-    let layout = ChannelLayout::ChannelsFirst { spatial };
-    let want = run_op(Op::Prelu, reference(), &src, 0, T::ZERO, &slopes, layout);
-    for r in simd_backends() {
-        for offset in [0, 5] {
-            let got = run_op(Op::Prelu, r, &src, offset, T::ZERO, &slopes, layout);
-            assert_bits_eq(
-                &got,
-                &want,
-                &src,
-                &format!(
-                    "prelu {} streaming on {} offset {offset}",
+    let min = rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>();
+    for (c, layout) in [
+        (2usize, ChannelLayout::ChannelsFirst { spatial: 70_001 }),
+        (3, ChannelLayout::ChannelsLast),
+        (300, ChannelLayout::ChannelsLast),
+    ] {
+        let period = c * layout_run(layout);
+        let src: Vec<T> = mixed_data(&mut rng, min.div_ceil(period) * period);
+        let slopes: Vec<T> = (0..c)
+            .map(|i| T::from_f64(0.25 - 0.5 * (i % 3) as f64))
+            .collect();
+        let want = run_op(Op::Prelu, reference(), &src, 0, T::ZERO, &slopes, layout);
+        for r in simd_backends() {
+            for offset in [0, 5] {
+                let got = run_op(
+                    Op::Prelu,
+                    r.single_threaded(),
+                    &src,
+                    offset,
+                    T::ZERO,
+                    &slopes,
+                    layout,
+                );
+                let ctx = format!(
+                    "prelu {} streaming on {} offset {offset} {layout:?}",
                     T::NAME,
                     r.backend()
-                ),
-            );
+                );
+                assert_bits_eq(&got, &want, &src, &ctx);
+            }
         }
     }
 }

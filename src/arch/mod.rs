@@ -64,3 +64,25 @@ pub fn map_part_of<S: pulp::Simd, T: crate::Element, F: crate::kernels::Unary<T>
     let _ = whole_bytes;
     crate::kernels::map(s, f, src, dst)
 }
+
+/// [`map_part_of`] with a slope stream: `dst[i] = f(src[i], a[i])`, streaming when the whole
+/// output is at least [`STREAM_MIN_BYTES`].
+#[inline(always)]
+pub fn map_with_slope_part_of<S: pulp::Simd, T: crate::Element, F: crate::kernels::WithSlope<T>>(
+    s: S,
+    f: F,
+    src: &[T],
+    a: &[T],
+    dst: &mut [T],
+    whole_bytes: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if whole_bytes >= STREAM_MIN_BYTES && x86::map_with_slope_streaming(s, f, src, a, dst) {
+            return;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = whole_bytes;
+    crate::kernels::map_with_slope(s, f, src, a, dst)
+}

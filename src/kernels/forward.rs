@@ -137,10 +137,10 @@ impl<T: Element> WithSimd for PreluKernel<'_, T> {
         if io.is_empty() {
             return;
         }
+        let whole_bytes = core::mem::size_of::<T>() * io.len();
         if run >= MIN_RUN {
             // Channels-first with long runs: each run of S elements has one slope.
             // (A loop, not a closure: see `Io::chunks`.)
-            let whole_bytes = core::mem::size_of_val(slopes) / c * io.len();
             for (j, piece) in io.chunks(run).enumerate() {
                 let f = LeakyRelu { a: slopes[j % c] };
                 match piece {
@@ -157,7 +157,7 @@ impl<T: Element> WithSimd for PreluKernel<'_, T> {
             // Channels-last with many channels: each row reads the slope array directly.
             for piece in io.chunks(period) {
                 let n = piece.len();
-                piece.map_with_slope(s, Prelu, &slopes[..n]);
+                piece.map_with_slope(s, Prelu, &slopes[..n], whole_bytes);
             }
             return;
         }
@@ -184,7 +184,7 @@ impl<T: Element> WithSimd for PreluKernel<'_, T> {
         let pattern = &*pattern;
         for piece in io.chunks(len) {
             let n = piece.len();
-            piece.map_with_slope(s, Prelu, &pattern[..n]);
+            piece.map_with_slope(s, Prelu, &pattern[..n], whole_bytes);
         }
     }
 }

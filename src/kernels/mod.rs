@@ -414,11 +414,14 @@ impl<'a, T: Element> Io<'a, T> {
         }
     }
 
-    /// The SIMD loop of a [`WithSlope`] rule; `a.len() == self.len()`.
+    /// The SIMD loop of a [`WithSlope`] rule; `a.len() == self.len()`. `self` is a piece of
+    /// an output of `whole_bytes` bytes (which decides on streaming stores; see [`crate::arch`]).
     #[inline(always)]
-    pub fn map_with_slope<S: Simd, F: WithSlope<T>>(self, s: S, f: F, a: &[T]) {
+    pub fn map_with_slope<S: Simd, F: WithSlope<T>>(self, s: S, f: F, a: &[T], whole_bytes: usize) {
         match self {
-            Io::OutOfPlace { src, dst } => map_with_slope(s, f, src, a, dst),
+            Io::OutOfPlace { src, dst } => {
+                crate::arch::map_with_slope_part_of(s, f, src, a, dst, whole_bytes)
+            }
             Io::InPlace(x) => map_with_slope_inplace(s, f, x, a),
         }
     }
