@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora fuzz/corpus/<target>/ (committed): for every op of each target's
+family, both dtypes, a few shapes (channels-last and channels-first, offsets, both
+subgradients, malformed shapes) over data made of the special values that matter (NaNs with
+payloads and both signs, signalling NaNs, +-0, +-inf, subnormals, +-1). The byte layout is the
+one `fuzz/src/harness.rs` decodes. Rerun after adding ops: python3 fuzz/seeds.py"""
+import os, struct
+
+# Number of ops per family (indices wrap modulo the family's size in the harness).
+FAMILIES = {"forward": 8, "backward": 22, "mask": 12}
+
+F32 = [0x7fc00000, 0xffc00000, 0x7fc01234, 0xffd55555, 0x7f800001, 0xff800abc, 0x00000000,
+       0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x80000001, 0x007fffff, 0x3f800000,
+       0xbf800000, 0x40000000, 0xc0000000, 0x00800000, 0x80800000, 0x7f7fffff, 0xff7fffff,
+       0x3f000000, 0xbf000000, 0x12345678]
+F64 = [0x7ff8000000000000, 0xfff8000000000000, 0x7ff8000012345678, 0xfffaaaaaaaaaaaaa,
+       0x7ff0000000000001, 0xfff0000000000abc, 0, 0x8000000000000000, 0x7ff0000000000000,
+       0xfff0000000000000, 1, 0x8000000000000001, 0x000fffffffffffff, 0x3ff0000000000000,
+       0xbff0000000000000, 0x4000000000000000, 0xc000000000000000, 0x0010000000000000,
+       0x8010000000000000, 0x7fefffffffffffff, 0xffefffffffffffff, 0x3fe0000000000000,
+       0xbfe0000000000000, 0x123456789abcdef0]
+
+def seed(op, dtype, flags, channels_byte, layout_byte, tame, n):
+    size = 4 if dtype == 0 else 8
+    specials = F32 if dtype == 0 else F64
+    fmt = "<I" if size == 4 else "<Q"
+    out = bytes([op, dtype, flags, channels_byte, layout_byte, tame])
+    slope_bits = [0x3e800000 if size == 4 else 0x3fd0000000000000] * 9  # 0.25 (raw) or tame
+    for b in slope_bits:
+        out += struct.pack(fmt, b)
+    data = b""
+    for i in range(2 * n):  # z then dy
+        data += struct.pack(fmt, specials[(i * 7 + op) % len(specials)])
+    return out + data
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+for target, nops in FAMILIES.items():
+    d = os.path.join(root, target)
+    os.makedirs(d, exist_ok=True)
+    k = 0
+    for op in range(nops):
+        for dtype in (0, 1):
+            variants = [
+                (0, 2, 0, 1, 48),                 # left, offset 0, C=3 channels-last, raw slopes
+                (1 | (5 << 1), 0, 1 | (4 << 1), 1, 72),  # right, offset 5, C=1, channels-first S=4
+                ((1 << 5) | (3 << 1), 1, 0, 1, 20),  # malformed: dst length
+                ((2 << 5), 3, 1 | (2 << 1), 1, 64),  # malformed: da length; C=4, S=2
+                ((3 << 5), 0, 0, 1, 130),          # malformed: mask words
+            ]
+            for flags, ch, lay, tame, n in variants:
+                with open(os.path.join(d, f"seed-{k:04d}"), "wb") as f:
+                    f.write(seed(op, dtype, flags, ch, lay, tame, n))
+                k += 1
+    print(target, k, "seeds")

@@ -1,0 +1,43 @@
+//! Replays the committed fuzz corpora (`fuzz/corpus/<target>/*`) and the regression inputs
+//! (`fuzz/regressions/<target>/*`) through the fuzz harness on stable Rust, so every input the
+//! fuzzers found interesting stays tested by `cargo test`.
+
+#[path = "../fuzz/src/harness.rs"]
+mod harness;
+
+use harness::{Family, run};
+
+fn replay(target: &str, family: Family) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut count = 0;
+    for dir in [root.join("corpus").join(target), root.join("regressions").join(target)] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort();
+        for f in files.iter().filter(|f| f.is_file()) {
+            let data = std::fs::read(f).unwrap();
+            let result = std::panic::catch_unwind(|| run(family, &data));
+            assert!(result.is_ok(), "fuzz input {} fails", f.display());
+            count += 1;
+        }
+    }
+    assert!(count > 0, "no corpus for {target}");
+    eprintln!("{target}: replayed {count} inputs");
+}
+
+#[test]
+fn corpus_forward() {
+    replay("forward", Family::Forward);
+}
+
+#[test]
+fn corpus_backward() {
+    replay("backward", Family::Backward);
+}
+
+#[test]
+fn corpus_mask() {
+    replay("mask", Family::Mask);
+}
