@@ -91,8 +91,10 @@ macro_rules! ffi_enums {
             None
         }
 
-        /// Every status code, in order (for tests and the C client).
-        pub const ALL_STATUSES: &[rectifier_status] = &[$( $($name,)* )*];
+        $( paste::paste! {
+            #[doc = concat!("Every value of `", stringify!($ename), "`, in order.")]
+            pub const [<$ename:upper _VALUES>]: &[$ename] = &[$($name),*];
+        } )*
     };
 }
 
