@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rectifier.h"
@@ -265,6 +266,13 @@ int main(void) {
            rectifier_backend_name(rectifier_detected_backend()));
     if (!(have & (1u << RECTIFIER_BACKEND_SCALAR))) fail("scalar backend missing");
     if (!(have & (1u << rectifier_active_backend()))) fail("active backend not supported");
+    {
+        /* As the Rust tests: CI says which backend this machine must pick. */
+        const char *expect = getenv("RECTIFIER_EXPECT_BACKEND");
+        const char *active = rectifier_backend_name(rectifier_active_backend());
+        if (expect && expect[0] && strcmp(expect, active) != 0)
+            fail("active backend is %s, RECTIFIER_EXPECT_BACKEND=%s", active, expect);
+    }
 
     for (int b = RECTIFIER_BACKEND_AUTO; b <= RECTIFIER_BACKEND_NEON; b++) {
         if (b != RECTIFIER_BACKEND_AUTO && !(have & (1u << b))) continue;
