@@ -319,14 +319,18 @@ mod header {
         o
     }
 
-    /// Writes the header to `path` if its text differs.
+    /// Writes the header to `path` if its text differs (a warning if it cannot).
     pub fn write(path: &Path) {
         let text = text();
         if fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
-            if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir).expect("create include/");
+            // A read-only source tree (a vendored copy) keeps its header: say so, do not fail.
+            let written = path
+                .parent()
+                .map_or(Ok(()), fs::create_dir_all)
+                .and_then(|()| fs::write(path, &text));
+            if let Err(e) = written {
+                println!("cargo:warning=could not update {}: {e}", path.display());
             }
-            fs::write(path, &text).expect("write include/rectifier.h");
         }
     }
 

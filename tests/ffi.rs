@@ -671,3 +671,69 @@ fn queries_and_messages() {
     let v = unsafe { core::ffi::CStr::from_ptr(rectifier_version()) };
     assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
+
+/// Random lengths, shapes, enumeration values, slopes (NaN and infinities too), backends and
+/// NULL pointers, over distinct buffers big enough for any length drawn: no call panics
+/// (`RECTIFIER_INTERNAL`), and a call that fails writes nothing.
+#[test]
+fn random_arguments_never_panic_and_failures_write_nothing() {
+    let mut rng = Rng(0xf022);
+    let slopes_pool = [0.5f32, -1.0, 0.0, 2.0, f32::NAN, f32::INFINITY, 1e-40, -0.0];
+    let mut statuses = std::collections::BTreeSet::new();
+    for round in 0..3000 {
+        let op = Op::ALL[round % Op::ALL.len()];
+        let src: Vec<f32> = mixed_data(&mut rng, 64);
+        let z: Vec<f32> = mixed_data(&mut rng, 64);
+        let mut dst: Vec<f32> = mixed_data(&mut rng, 64);
+        let mut da = vec![9.5f32; 8];
+        let mut mask: Vec<u64> = (0..2).map(|_| rng.next_u64()).collect();
+        let slopes: Vec<f32> = (0..8).map(|_| slopes_pool[rng.below(8)]).collect();
+        let (dst0, da0, mask0) = (dst.clone(), da.clone(), mask.clone());
+        let pick = |rng: &mut Rng, v: &[i32]| v[rng.below(v.len())];
+        let mut raw = Raw {
+            src: src.as_ptr(),
+            dst: dst.as_mut_ptr(),
+            z: z.as_ptr(),
+            da: da.as_mut_ptr(),
+            mask: mask.as_mut_ptr(),
+            slopes: slopes.as_ptr(),
+            n: rng.below(65),
+            channels: rng.below(9),
+            mask_words: rng.below(3),
+            spatial: [0, 1, 2, 3, 5, usize::MAX][rng.below(6)],
+            slope: slopes_pool[rng.below(8)],
+            layout: pick(&mut rng, &[-1, 0, 0, 1, 1, 2]),
+            sub: pick(&mut rng, &[-1, 0, 0, 1, 1, 2]),
+        };
+        // The lengths must fit the buffers (the one thing C cannot check): n <= 64, channels
+        // <= 8, mask_words <= 2. Sometimes a NULL pointer instead.
+        match rng.below(12) {
+            0 => raw.src = core::ptr::null(),
+            1 => raw.dst = core::ptr::null_mut(),
+            2 => raw.slopes = core::ptr::null(),
+            3 => raw.mask = core::ptr::null_mut(),
+            4 => raw.da = core::ptr::null_mut(),
+            _ => {}
+        }
+        let backend = pick(&mut rng, &[-2, -1, -1, 0, 1, 2, 3, 4]);
+        // SAFETY: every non-null pointer is valid for the largest length that can be drawn.
+        let status = unsafe { f32::call_c(op.name(), backend, raw) };
+        statuses.insert(status);
+        assert_ne!(status, RECTIFIER_INTERNAL, "{} panicked", op.name());
+        if status != RECTIFIER_OK {
+            let same = dst
+                .iter()
+                .zip(&dst0)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+                && da.iter().zip(&da0).all(|(a, b)| a.to_bits() == b.to_bits())
+                && mask == mask0;
+            assert!(
+                same,
+                "{}: status {status} but an output was written",
+                op.name()
+            );
+        }
+    }
+    // The draw reaches most statuses.
+    assert!(statuses.len() >= 10, "{statuses:?}");
+}
