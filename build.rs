@@ -359,7 +359,8 @@ mod header {
  *      call the `_inplace` function (one pointer for the buffer read and written); the
  *      out-of-place functions reject even exact aliasing;
  *   4. the kernel's own checks (lengths, shapes, slopes): the other status codes.
- * No call panics or unwinds into C: an internal failure is RECTIFIER_INTERNAL.
+ * No call panics or unwinds into C: an internal failure (a bug) is RECTIFIER_INTERNAL, the one
+ * status after which outputs may have been partly written.
  *
  * The caller's obligations (which cannot be checked): every pointer with a non-zero length is
  * valid for reads (inputs) or reads and writes (outputs) of that many INITIALIZED elements, and
