@@ -648,7 +648,12 @@ fn queries_and_messages() {
         let c = unsafe { core::ffi::CStr::from_ptr(rectifier_status_message(s)) };
         assert_eq!(c.to_str().unwrap(), m);
     }
-    assert_eq!(RECTIFIER_STATUS_VALUES.len(), 14);
+    // Codes are 0, 1, 2, ... in table order (new ones are appended), and every `Error` variant
+    // maps to a code of its own (`status_of` is an exhaustive match).
+    for (i, &s) in RECTIFIER_STATUS_VALUES.iter().enumerate() {
+        assert_eq!(s, i as i32);
+    }
+    assert!(RECTIFIER_STATUS_VALUES.contains(&RECTIFIER_INTERNAL));
     assert_eq!(status_message(99), "unknown status code");
     assert!(!rectifier_status_message(-5).is_null());
     let bits = rectifier_supported_backends();
