@@ -12,7 +12,7 @@
 // - `ffi_functions!`: the hand-written functions (bodies included), with their docs.
 //
 // Adding a kernel is adding a row to `ffi_kernels!` (and, for a new `Error` variant, a status to
-// `ffi_enums!` plus its arm in `Status::from(Error)`).
+// `ffi_enums!` plus its arm in `status_of` in `src/ffi/mod.rs`).
 
 ffi_enums! {
     /// A status code, returned by every kernel: `RECTIFIER_OK` (0) or the reason nothing was
