@@ -73,6 +73,13 @@ pub enum Error {
         /// The backends this CPU supports.
         supported: BackendSet,
     },
+    /// A raw byte buffer ([`crate::raw`]) is not aligned to its element type.
+    Misaligned {
+        /// The buffer.
+        what: &'static str,
+        /// The alignment it must have, in bytes.
+        align: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -119,6 +126,10 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "backend `{requested}` is not supported by this CPU or build; supported: {supported}"
+            ),
+            Error::Misaligned { what, align } => write!(
+                f,
+                "`{what}` is not aligned to its element type, expected an address that is a multiple of {align}"
             ),
         }
     }

@@ -1,0 +1,744 @@
+//! The C ABI, called directly from Rust: every kernel equals the Rust API bit for bit (outputs
+//! and status) on every backend this CPU supports; every boundary status (NULL, misaligned,
+//! size overflow, overlap, unknown enumeration values, unsupported backend, a caught panic);
+//! nothing written on error; the C table covers the inventory.
+//!
+//! The call of each C function is generated from the ABI's own table (`src/ffi/table.rs`), so a
+//! row added there is tested here without edits.
+
+mod common;
+
+use common::{Rng, TestElement, backends, mixed_data};
+use rectifier::ffi::*;
+use rectifier::inventory::{Args, Op, Params};
+use rectifier::{Backend, ChannelLayout, Element, Rectifier, Subgradient};
+
+/// The pointers and scalars of one C call (each function takes the ones it names).
+#[derive(Clone, Copy)]
+struct Raw<T> {
+    src: *const T,
+    dst: *mut T,
+    z: *const T,
+    da: *mut T,
+    mask: *mut u64,
+    slopes: *const T,
+    n: usize,
+    channels: usize,
+    mask_words: usize,
+    spatial: usize,
+    slope: T,
+    layout: rectifier_layout,
+    sub: rectifier_subgradient,
+}
+
+/// The argument of C parameter `$p` (of kind `$kind`) taken from `$r`.
+macro_rules! arg {
+    (In, src, $r:ident) => {
+        $r.src
+    };
+    (In, dy, $r:ident) => {
+        $r.src
+    };
+    (In, z, $r:ident) => {
+        $r.z
+    };
+    (In, y, $r:ident) => {
+        $r.z
+    };
+    (In, slopes, $r:ident) => {
+        $r.slopes
+    };
+    (Out, dst, $r:ident) => {
+        $r.dst
+    };
+    (Out, dx, $r:ident) => {
+        $r.dst
+    };
+    (Out, da, $r:ident) => {
+        $r.da
+    };
+    (InOut, $p:ident, $r:ident) => {
+        $r.dst
+    };
+    (MaskIn, mask, $r:ident) => {
+        $r.mask.cast_const()
+    };
+    (MaskOut, mask, $r:ident) => {
+        $r.mask
+    };
+    (Count, n, $r:ident) => {
+        $r.n
+    };
+    (Count, channels, $r:ident) => {
+        $r.channels
+    };
+    (Count, mask_words, $r:ident) => {
+        $r.mask_words
+    };
+    (Count, spatial, $r:ident) => {
+        $r.spatial
+    };
+    (Scalar, slope, $r:ident) => {
+        $r.slope
+    };
+    (Layout, layout, $r:ident) => {
+        $r.layout
+    };
+    (Subgradient, subgradient, $r:ident) => {
+        $r.sub
+    };
+}
+
+trait CallC: Sized + Copy {
+    /// Calls `rectifier_<op>_<T>_on(backend, ...)`.
+    unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<Self>) -> rectifier_status;
+}
+
+macro_rules! ffi_enums {
+    ($($t:tt)*) => {};
+}
+macro_rules! ffi_functions {
+    ($($t:tt)*) => {};
+}
+macro_rules! ffi_kernels {
+    ($(
+        $(#[doc = $doc:literal])*
+        $op:ident ( $( $p:ident : $kind:ident $(($len:ident))? ),* $(,)? )
+            => $method:ident ( $($arg:ident),* $(,)? );
+    )*) => {
+        const TABLE: &[&str] = &[$(stringify!($op)),*];
+        impl CallC for f32 {
+            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<f32>) -> rectifier_status {
+                paste::paste! { match op {
+                    // SAFETY: the caller's contract.
+                    $( stringify!($op) => unsafe {
+                        [<rectifier_ $op _f32_on>](backend, $(arg!($kind, $p, r)),*)
+                    }, )*
+                    _ => panic!("no C function for {op}"),
+                } }
+            }
+        }
+        impl CallC for f64 {
+            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<f64>) -> rectifier_status {
+                paste::paste! { match op {
+                    // SAFETY: the caller's contract.
+                    $( stringify!($op) => unsafe {
+                        [<rectifier_ $op _f64_on>](backend, $(arg!($kind, $p, r)),*)
+                    }, )*
+                    _ => panic!("no C function for {op}"),
+                } }
+            }
+        }
+    };
+}
+
+include!("../src/ffi/table.rs");
+
+/// Owned buffers of one call.
+#[derive(Clone)]
+struct Bufs<T> {
+    src: Vec<T>,
+    dst: Vec<T>,
+    z: Vec<T>,
+    da: Vec<T>,
+    mask: Vec<u64>,
+    slopes: Vec<T>,
+    slope: T,
+    layout: ChannelLayout,
+    sub: Subgradient,
+}
+
+impl<T: Element> Bufs<T> {
+    fn raw(&mut self) -> Raw<T> {
+        let (layout, spatial) = match self.layout {
+            ChannelLayout::ChannelsLast => (RECTIFIER_LAYOUT_CHANNELS_LAST, 0),
+            ChannelLayout::ChannelsFirst { spatial } => (RECTIFIER_LAYOUT_CHANNELS_FIRST, spatial),
+        };
+        Raw {
+            src: self.src.as_ptr(),
+            dst: self.dst.as_mut_ptr(),
+            z: self.z.as_ptr(),
+            da: self.da.as_mut_ptr(),
+            mask: self.mask.as_mut_ptr(),
+            slopes: self.slopes.as_ptr(),
+            n: self.dst.len(),
+            channels: self.slopes.len(),
+            mask_words: self.mask.len(),
+            spatial,
+            slope: self.slope,
+            layout,
+            sub: match self.sub {
+                Subgradient::Left => RECTIFIER_SUBGRADIENT_LEFT,
+                Subgradient::Right => RECTIFIER_SUBGRADIENT_RIGHT,
+            },
+        }
+    }
+
+    fn call_rust(&mut self, op: Op, r: Rectifier) -> rectifier_status {
+        let args = Args {
+            src: &self.src,
+            dst: &mut self.dst,
+            z: &self.z,
+            sub: self.sub,
+            da: &mut self.da,
+            mask: &mut self.mask,
+            slope: self.slope,
+            slopes: &self.slopes,
+            layout: self.layout,
+        };
+        match op.call(r, args) {
+            Ok(()) => RECTIFIER_OK,
+            Err(e) => status_of(&e),
+        }
+    }
+
+    fn bits(&self) -> (Vec<T::Bits>, Vec<T::Bits>, Vec<u64>) {
+        (
+            self.dst.iter().map(|v| v.to_bits()).collect(),
+            self.da.iter().map(|v| v.to_bits()).collect(),
+            self.mask.clone(),
+        )
+    }
+}
+
+fn cases<T: TestElement>(op: Op, rng: &mut Rng) -> Vec<Bufs<T>> {
+    let mut out = Vec::new();
+    let shapes: Vec<(usize, ChannelLayout, Vec<f64>)> = match op.params() {
+        Params::ChannelSlopes => vec![
+            (3, ChannelLayout::ChannelsLast, vec![0.25, 3.0, 0.5]),
+            (3, ChannelLayout::ChannelsLast, vec![-1.5, 0.0, 0.2]),
+            (
+                2,
+                ChannelLayout::ChannelsFirst { spatial: 5 },
+                vec![0.01, 2.0],
+            ),
+            (1, ChannelLayout::ChannelsFirst { spatial: 1 }, vec![-0.0]),
+        ],
+        _ => vec![(1, ChannelLayout::ChannelsLast, vec![0.0])],
+    };
+    for (channels, layout, slopes) in shapes {
+        let period = match layout {
+            ChannelLayout::ChannelsLast => channels,
+            ChannelLayout::ChannelsFirst { spatial } => channels * spatial,
+        };
+        for rows in [0usize, 1, 7, 30, 70] {
+            let n = period * rows;
+            for slope in [0.01, -1.5, 0.0, 2.5] {
+                for sub in [Subgradient::Left, Subgradient::Right] {
+                    let src = mixed_data::<T>(rng, n);
+                    let mut mask: Vec<u64> = (0..rectifier::mask_words(n))
+                        .map(|_| rng.next_u64())
+                        .collect();
+                    if let Some(last) = mask.last_mut().filter(|_| n % 64 != 0) {
+                        *last &= (1u64 << (n % 64)) - 1;
+                    }
+                    let dst = if op.inplace() {
+                        mixed_data::<T>(rng, n)
+                    } else {
+                        vec![T::from_f64(7.25); n]
+                    };
+                    out.push(Bufs {
+                        src,
+                        dst,
+                        z: mixed_data::<T>(rng, n),
+                        da: vec![T::from_f64(-3.5); channels],
+                        mask,
+                        slopes: slopes.iter().map(|&a| T::from_f64(a)).collect(),
+                        slope: T::from_f64(slope),
+                        layout,
+                        sub,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn same_as_rust<T: TestElement + CallC>() {
+    let mut rng = Rng(0x5eed_cab1);
+    for &op in Op::ALL {
+        for case in cases::<T>(op, &mut rng) {
+            for r in backends() {
+                let mut want = case.clone();
+                let want_status = want.call_rust(op, r);
+                let mut got = case.clone();
+                let raw = got.raw();
+                // SAFETY: every pointer comes from a live Vec of the length passed with it.
+                let got_status = unsafe { T::call_c(op.name(), ffi_backend(r.backend()), raw) };
+                let ctx = format!(
+                    "{} {} on {} (n {}, {:?}, {:?})",
+                    op.name(),
+                    T::NAME,
+                    r.backend(),
+                    case.dst.len(),
+                    case.layout,
+                    case.sub
+                );
+                assert_eq!(got_status, want_status, "{ctx}: status");
+                assert!(got.bits() == want.bits(), "{ctx}: outputs differ");
+                if got_status != RECTIFIER_OK {
+                    assert!(got.bits() == case.bits(), "{ctx}: written on error");
+                }
+            }
+        }
+    }
+}
+
+fn ffi_backend(b: Backend) -> rectifier_backend {
+    backend_code(b)
+}
+
+#[test]
+fn every_kernel_equals_the_rust_api_f32() {
+    same_as_rust::<f32>();
+}
+
+#[test]
+fn every_kernel_equals_the_rust_api_f64() {
+    same_as_rust::<f64>();
+}
+
+#[test]
+fn the_c_table_covers_the_inventory() {
+    let inventory: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
+    assert_eq!(TABLE, KERNELS);
+    assert_eq!(
+        KERNELS,
+        inventory.as_slice(),
+        "src/ffi/table.rs vs src/inventory.rs"
+    );
+    let header = include_str!("../include/rectifier.h");
+    for k in KERNELS {
+        for suffix in ["_f32(", "_f64(", "_f32_on(", "_f64_on("] {
+            let decl = format!("rectifier_{k}{suffix}");
+            assert!(
+                header.contains(&decl),
+                "{decl} is not in include/rectifier.h"
+            );
+        }
+    }
+}
+
+const S: f32 = 7.25;
+
+/// Asserts `status` and that `out` still holds only the sentinel.
+#[track_caller]
+fn check(status: rectifier_status, want: rectifier_status, out: &[f32]) {
+    assert_eq!(
+        status,
+        want,
+        "got {:?}, want {:?}",
+        status_message(status),
+        status_message(want)
+    );
+    if want != RECTIFIER_OK {
+        assert!(out.iter().all(|&v| v == S), "written on error");
+    }
+}
+
+#[test]
+fn null_pointers() {
+    let src = [1.0f32; 4];
+    let mut dst = [S; 4];
+    let null = core::ptr::null_mut::<f32>();
+    unsafe {
+        check(
+            rectifier_relu_f32(core::ptr::null(), dst.as_mut_ptr(), 4),
+            RECTIFIER_NULL_POINTER,
+            &dst,
+        );
+        check(
+            rectifier_relu_f32(src.as_ptr(), null, 4),
+            RECTIFIER_NULL_POINTER,
+            &dst,
+        );
+        // Length 0: the pointers are never touched, NULL is fine.
+        check(
+            rectifier_relu_f32(core::ptr::null(), null, 0),
+            RECTIFIER_OK,
+            &dst,
+        );
+        check(rectifier_relu_inplace_f32(null, 0), RECTIFIER_OK, &dst);
+        // A NULL slope array with channels > 0.
+        check(
+            rectifier_prelu_f32(
+                src.as_ptr(),
+                dst.as_mut_ptr(),
+                4,
+                core::ptr::null(),
+                2,
+                0,
+                0,
+            ),
+            RECTIFIER_NULL_POINTER,
+            &dst,
+        );
+        // A NULL mask with mask_words > 0.
+        check(
+            rectifier_relu_with_mask_f32(
+                src.as_ptr(),
+                dst.as_mut_ptr(),
+                4,
+                core::ptr::null_mut(),
+                1,
+                0,
+            ),
+            RECTIFIER_NULL_POINTER,
+            &dst,
+        );
+    }
+}
+
+#[test]
+fn misaligned_pointers() {
+    let src = [1.0f64; 5];
+    let mut dst = [S; 8];
+    unsafe {
+        let odd = (dst.as_mut_ptr() as *mut u8).add(1).cast::<f32>();
+        check(
+            rectifier_relu_f32(dst.as_ptr(), odd, 2),
+            RECTIFIER_MISALIGNED_POINTER,
+            &dst,
+        );
+        check(
+            rectifier_abs_inplace_f32(odd, 2),
+            RECTIFIER_MISALIGNED_POINTER,
+            &dst,
+        );
+        // f64 needs 8-byte alignment: an f32-aligned address that is not 8-aligned.
+        let base = src.as_ptr() as *const u8;
+        let off = if (base as usize).is_multiple_of(8) {
+            4
+        } else {
+            0
+        };
+        let p4 = base.add(off).cast::<f64>();
+        let mut out = [0.0f64; 2];
+        assert_eq!(
+            rectifier_relu_f64(p4, out.as_mut_ptr(), 2),
+            RECTIFIER_MISALIGNED_POINTER
+        );
+        assert_eq!(out, [0.0; 2]);
+        // Misaligned but of length 0: fine.
+        check(rectifier_relu_f32(odd, odd, 0), RECTIFIER_OK, &dst);
+        // A mask pointer aligned to 4 but not 8.
+        let mut words = [0u64; 2];
+        let m4 = (words.as_mut_ptr() as *mut u8).add(4).cast::<u64>();
+        let src32 = [1.0f32; 4];
+        check(
+            rectifier_relu_with_mask_f32(src32.as_ptr(), dst.as_mut_ptr(), 4, m4, 1, 0),
+            RECTIFIER_MISALIGNED_POINTER,
+            &dst,
+        );
+    }
+}
+
+#[test]
+fn size_overflow() {
+    let src = [1.0f32; 4];
+    let mut dst = [S; 4];
+    unsafe {
+        // n * 4 > isize::MAX
+        let n = (isize::MAX as usize) / 4 + 1;
+        check(
+            rectifier_relu_f32(src.as_ptr(), dst.as_mut_ptr(), n),
+            RECTIFIER_SIZE_OVERFLOW,
+            &dst,
+        );
+        check(
+            rectifier_relu_inplace_f32(dst.as_mut_ptr(), usize::MAX),
+            RECTIFIER_SIZE_OVERFLOW,
+            &dst,
+        );
+        // A buffer that would wrap around the end of the address space (never dereferenced).
+        let high = core::ptr::without_provenance::<f32>(usize::MAX - 7);
+        check(
+            rectifier_relu_f32(high, dst.as_mut_ptr(), 4),
+            RECTIFIER_SIZE_OVERFLOW,
+            &dst,
+        );
+        let mut out64 = [0.0f64; 1];
+        let n64 = (isize::MAX as usize) / 8 + 1;
+        assert_eq!(
+            rectifier_abs_f64(out64.as_ptr(), out64.as_mut_ptr(), n64),
+            RECTIFIER_SIZE_OVERFLOW
+        );
+    }
+}
+
+#[test]
+fn overlap() {
+    let mut buf = [S; 16];
+    let p = buf.as_mut_ptr();
+    unsafe {
+        // Partial overlap and exact aliasing are both rejected out of place.
+        assert_eq!(rectifier_relu_f32(p, p.add(4), 8), RECTIFIER_OVERLAP);
+        assert_eq!(rectifier_relu_f32(p.add(4), p, 8), RECTIFIER_OVERLAP);
+        assert_eq!(rectifier_relu_f32(p, p, 8), RECTIFIER_OVERLAP);
+        assert_eq!(
+            rectifier_leaky_relu_f32(p, p.add(7), 8, 0.5),
+            RECTIFIER_OVERLAP
+        );
+        // Adjacent is fine.
+        assert_eq!(rectifier_relu_f32(p, p.add(8), 8), RECTIFIER_OK);
+        // In place: z must not overlap dy_dx.
+        assert_eq!(
+            rectifier_relu_backward_inplace_f32(p, p.add(2), 4, 0),
+            RECTIFIER_OVERLAP
+        );
+        // Read-only buffers may overlap each other (z == dy).
+        assert_eq!(
+            rectifier_relu_backward_f32(p, p, p.add(8), 8, 0),
+            RECTIFIER_OK
+        );
+        // da overlapping slopes; dx overlapping da.
+        let mut a = [0.5f32; 4];
+        let pa = a.as_mut_ptr();
+        assert_eq!(
+            rectifier_prelu_backward_with_slope_grad_f32(p, p, p.add(8), 8, pa, pa, 2, 0, 0, 0),
+            RECTIFIER_OVERLAP
+        );
+        assert_eq!(
+            rectifier_prelu_backward_with_slope_grad_f32(
+                p,
+                p,
+                p.add(8),
+                8,
+                pa,
+                p.add(14),
+                2,
+                0,
+                0,
+                0
+            ),
+            RECTIFIER_OVERLAP
+        );
+        // The mask overlapping the output.
+        let mut words = [0u64; 4];
+        let w = words.as_mut_ptr();
+        assert_eq!(
+            rectifier_relu_with_mask_f32(p, w.cast::<f32>(), 2, w, 1, 0),
+            RECTIFIER_OVERLAP
+        );
+    }
+}
+
+#[test]
+fn enumeration_arguments_and_backends() {
+    let src = [1.0f32, -2.0, 0.0, -0.0];
+    let mut dst = [S; 4];
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+    unsafe {
+        check(
+            rectifier_relu_backward_f32(s, s, d, 4, 2),
+            RECTIFIER_INVALID_ARGUMENT,
+            &dst,
+        );
+        check(
+            rectifier_relu_backward_f32(s, s, d, 4, -1),
+            RECTIFIER_INVALID_ARGUMENT,
+            &dst,
+        );
+        check(
+            rectifier_prelu_f32(s, d, 4, s, 1, 2, 1),
+            RECTIFIER_INVALID_ARGUMENT,
+            &dst,
+        );
+        check(
+            rectifier_relu_f32_on(4, s, d, 4),
+            RECTIFIER_INVALID_ARGUMENT,
+            &dst,
+        );
+        check(
+            rectifier_relu_f32_on(-2, s, d, 4),
+            RECTIFIER_INVALID_ARGUMENT,
+            &dst,
+        );
+        for b in [
+            RECTIFIER_BACKEND_SCALAR,
+            RECTIFIER_BACKEND_AVX2,
+            RECTIFIER_BACKEND_AVX512,
+            RECTIFIER_BACKEND_NEON,
+        ] {
+            let supported = rectifier_supported_backends() & (1 << b) != 0;
+            let want = if supported {
+                RECTIFIER_OK
+            } else {
+                RECTIFIER_UNSUPPORTED_BACKEND
+            };
+            dst = [S; 4];
+            check(rectifier_relu_f32_on(b, s, dst.as_mut_ptr(), 4), want, &dst);
+        }
+        dst = [S; 4];
+        check(
+            rectifier_relu_f32_on(RECTIFIER_BACKEND_AUTO, s, dst.as_mut_ptr(), 4),
+            RECTIFIER_OK,
+            &dst,
+        );
+    }
+    assert_eq!(dst.map(f32::to_bits), [1.0f32.to_bits(), 0, 0, 0x8000_0000]);
+}
+
+#[test]
+fn kernel_statuses() {
+    let src = [1.0f32, -2.0, 0.0, -0.0, 3.0];
+    let mut dst = [S; 5];
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+    let mut mask = [0u64; 2];
+    let m = mask.as_mut_ptr();
+    unsafe {
+        check(
+            rectifier_relu_with_mask_f32(s, d, 5, m, 2, 0),
+            RECTIFIER_LENGTH_MISMATCH,
+            &dst,
+        );
+        check(
+            rectifier_prelu_f32(s, d, 5, s, 2, 0, 0),
+            RECTIFIER_NOT_DIVISIBLE,
+            &dst,
+        );
+        check(
+            rectifier_leaky_relu_f32(s, d, 5, f32::NAN),
+            RECTIFIER_NON_FINITE_SLOPE,
+            &dst,
+        );
+        check(
+            rectifier_leaky_relu_f32(s, d, 5, f32::INFINITY),
+            RECTIFIER_NON_FINITE_SLOPE,
+            &dst,
+        );
+        check(
+            rectifier_prelu_f32(s, d, 5, s, 0, 0, 0),
+            RECTIFIER_INVALID_SHAPE,
+            &dst,
+        );
+        check(
+            rectifier_prelu_f32(s, d, 5, s, 1, 1, 0),
+            RECTIFIER_INVALID_SHAPE,
+            &dst,
+        );
+        check(
+            rectifier_relu_backward_from_output_f32(s, s, d, 5, 1),
+            RECTIFIER_FROM_OUTPUT_SUBGRADIENT,
+            &dst,
+        );
+        check(
+            rectifier_leaky_relu_backward_from_output_f32(s, s, d, 5, -0.5, 0),
+            RECTIFIER_FROM_OUTPUT_SLOPE,
+            &dst,
+        );
+        check(
+            rectifier_relu_with_mask_f32(s, d, 5, m, 1, 0),
+            RECTIFIER_OK,
+            &dst,
+        );
+    }
+    assert_eq!(mask[0], 0b10001);
+    assert_eq!(guard_panic_for_tests(), RECTIFIER_INTERNAL);
+}
+
+#[test]
+fn queries_and_messages() {
+    let mut seen = std::collections::HashSet::new();
+    for &s in RECTIFIER_STATUS_VALUES {
+        let m = status_message(s);
+        assert!(!m.is_empty() && seen.insert(m), "status {s}: {m:?}");
+        // SAFETY: a static NUL-terminated string.
+        let c = unsafe { core::ffi::CStr::from_ptr(rectifier_status_message(s)) };
+        assert_eq!(c.to_str().unwrap(), m);
+    }
+    // Codes are 0, 1, 2, ... in table order (new ones are appended), and every `Error` variant
+    // maps to a code of its own (`status_of` is an exhaustive match).
+    for (i, &s) in RECTIFIER_STATUS_VALUES.iter().enumerate() {
+        assert_eq!(s, i as i32);
+    }
+    assert!(RECTIFIER_STATUS_VALUES.contains(&RECTIFIER_INTERNAL));
+    assert_eq!(status_message(99), "unknown status code");
+    assert!(!rectifier_status_message(-5).is_null());
+    let bits = rectifier_supported_backends();
+    for b in rectifier::ALL_BACKENDS {
+        assert_eq!(bits & (1 << backend_code(b)) != 0, b.is_supported(), "{b}");
+        assert_eq!(backend_code(b), b as u8 as i32);
+        // SAFETY: a static NUL-terminated string.
+        let name = unsafe { core::ffi::CStr::from_ptr(rectifier_backend_name(backend_code(b))) };
+        assert_eq!(name.to_str().unwrap(), b.name());
+    }
+    assert!(rectifier_backend_name(17).is_null());
+    assert_eq!(rectifier_active_backend(), backend_code(Backend::active()));
+    assert_eq!(
+        rectifier_detected_backend(),
+        backend_code(Backend::detected())
+    );
+    assert_eq!(rectifier_mask_words(0), 0);
+    assert_eq!(rectifier_mask_words(65), 2);
+    // SAFETY: a static NUL-terminated string.
+    let v = unsafe { core::ffi::CStr::from_ptr(rectifier_version()) };
+    assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+}
+
+/// Random lengths, shapes, enumeration values, slopes (NaN and infinities too), backends and
+/// NULL pointers, over distinct buffers big enough for any length drawn: no call panics
+/// (`RECTIFIER_INTERNAL`), and a call that fails writes nothing.
+#[test]
+fn random_arguments_never_panic_and_failures_write_nothing() {
+    let mut rng = Rng(0xf022);
+    let slopes_pool = [0.5f32, -1.0, 0.0, 2.0, f32::NAN, f32::INFINITY, 1e-40, -0.0];
+    let mut statuses = std::collections::BTreeSet::new();
+    for round in 0..3000 {
+        let op = Op::ALL[round % Op::ALL.len()];
+        let src: Vec<f32> = mixed_data(&mut rng, 64);
+        let z: Vec<f32> = mixed_data(&mut rng, 64);
+        let mut dst: Vec<f32> = mixed_data(&mut rng, 64);
+        let mut da = vec![9.5f32; 8];
+        let mut mask: Vec<u64> = (0..2).map(|_| rng.next_u64()).collect();
+        let slopes: Vec<f32> = (0..8).map(|_| slopes_pool[rng.below(8)]).collect();
+        let (dst0, da0, mask0) = (dst.clone(), da.clone(), mask.clone());
+        let pick = |rng: &mut Rng, v: &[i32]| v[rng.below(v.len())];
+        let mut raw = Raw {
+            src: src.as_ptr(),
+            dst: dst.as_mut_ptr(),
+            z: z.as_ptr(),
+            da: da.as_mut_ptr(),
+            mask: mask.as_mut_ptr(),
+            slopes: slopes.as_ptr(),
+            n: rng.below(65),
+            channels: rng.below(9),
+            mask_words: rng.below(3),
+            spatial: [0, 1, 2, 3, 5, usize::MAX][rng.below(6)],
+            slope: slopes_pool[rng.below(8)],
+            layout: pick(&mut rng, &[-1, 0, 0, 1, 1, 2]),
+            sub: pick(&mut rng, &[-1, 0, 0, 1, 1, 2]),
+        };
+        // The lengths must fit the buffers (the one thing C cannot check): n <= 64, channels
+        // <= 8, mask_words <= 2. Sometimes a NULL pointer instead.
+        match rng.below(12) {
+            0 => raw.src = core::ptr::null(),
+            1 => raw.dst = core::ptr::null_mut(),
+            2 => raw.slopes = core::ptr::null(),
+            3 => raw.mask = core::ptr::null_mut(),
+            4 => raw.da = core::ptr::null_mut(),
+            _ => {}
+        }
+        let backend = pick(&mut rng, &[-2, -1, -1, 0, 1, 2, 3, 4]);
+        // SAFETY: every non-null pointer is valid for the largest length that can be drawn.
+        let status = unsafe { f32::call_c(op.name(), backend, raw) };
+        statuses.insert(status);
+        assert_ne!(status, RECTIFIER_INTERNAL, "{} panicked", op.name());
+        if status != RECTIFIER_OK {
+            let same = dst
+                .iter()
+                .zip(&dst0)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+                && da.iter().zip(&da0).all(|(a, b)| a.to_bits() == b.to_bits())
+                && mask == mask0;
+            assert!(
+                same,
+                "{}: status {status} but an output was written",
+                op.name()
+            );
+        }
+    }
+    // The draw reaches most statuses.
+    assert!(statuses.len() >= 10, "{statuses:?}");
+}
