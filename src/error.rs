@@ -49,6 +49,25 @@ pub enum Error {
         /// What it is.
         actual: usize,
     },
+    /// The maxout group size `k` does not fit the chosen index type (positions `0..k` must be
+    /// representable; indices are never truncated).
+    IndexTypeTooNarrow {
+        /// The index type (`"u8"`, `"u16"`, `"u32"`).
+        index_type: &'static str,
+        /// The largest `k` it can hold.
+        max_k: usize,
+        /// The `k` asked for.
+        k: usize,
+    },
+    /// A maxout index (an input of the backward pass) is not a position inside its group.
+    IndexOutOfRange {
+        /// The group whose index is wrong.
+        group: usize,
+        /// The index found.
+        index: usize,
+        /// The group size; indices must be `< k`.
+        k: usize,
+    },
     /// The backend asked for is not supported by this CPU (or not compiled in).
     UnsupportedBackend {
         /// The backend asked for.
@@ -86,6 +105,18 @@ impl fmt::Display for Error {
                 expected,
                 actual,
             } => write!(f, "`{what}` is {actual}, expected {expected}"),
+            Error::IndexTypeTooNarrow {
+                index_type,
+                max_k,
+                k,
+            } => write!(
+                f,
+                "maxout group size k = {k} does not fit index type `{index_type}`, expected k <= {max_k}"
+            ),
+            Error::IndexOutOfRange { group, index, k } => write!(
+                f,
+                "maxout index of group {group} is {index}, expected an index < k = {k}"
+            ),
             Error::UnsupportedBackend {
                 requested,
                 supported,

@@ -90,6 +90,9 @@ pub use layout::ChannelLayout;
 pub use ops::forward::{
     abs, abs_inplace, leaky_relu, leaky_relu_inplace, prelu, prelu_inplace, relu, relu_inplace,
 };
+pub use ops::maxout::{
+    MaxoutGradMode, MaxoutIndex, MaxoutLayout, maxout, maxout_backward, maxout_values,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

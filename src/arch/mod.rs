@@ -48,3 +48,37 @@ pub fn map_part_of<S: pulp::Simd, T: crate::Element, F: crate::kernels::Unary<T>
     let _ = whole_bytes;
     crate::kernels::map(s, f, src, dst)
 }
+
+/// Whether [`split_even_odd`] has an in-register implementation for `S` and `T` (AVX-512 and
+/// AVX2; elsewhere maxout's interleaved kernel transposes through a stack buffer).
+#[inline(always)]
+pub fn has_split_even_odd<S: pulp::Simd, T: crate::Element>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::has_split_even_odd::<S>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The even-position and odd-position elements of the `2 * lanes` elements `a ++ b`, each in
+/// order: `([a0, a2, .., b0, b2, ..], [a1, a3, .., b1, b3, ..])`. Only called when
+/// [`has_split_even_odd`] is true (panics otherwise).
+#[inline(always)]
+pub fn split_even_odd<S: pulp::Simd, T: crate::Element>(
+    s: S,
+    a: T::V<S>,
+    b: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::split_even_odd::<S, T>(s, a, b)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, a, b);
+        unreachable!("no in-register even/odd split on this architecture")
+    }
+}

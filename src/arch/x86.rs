@@ -63,3 +63,69 @@ pub fn map_streaming<S: Simd, T: Element, F: Unary<T>>(
     map(s, f, src_tail, dst_tail);
     true
 }
+
+/// Whether `S` is an x86 token with an even/odd split (AVX-512 `vpermt2ps`/`vpermt2pd`, or
+/// AVX2 lane permutes).
+#[inline(always)]
+pub fn has_split_even_odd<S: Simd>() -> bool {
+    TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+        || TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>()
+}
+
+/// See [`crate::arch::split_even_odd`]. AVX-512: one two-source permute per output
+/// (`vpermt2ps`/`vpermt2pd`). AVX2: an in-lane permute of each input, then 128-bit halves
+/// combined (`vpermps` + `vperm2f128`, `vpermpd` + `vperm2f128`).
+#[inline(always)]
+pub fn split_even_odd<S: Simd, T: Element>(_s: S, a: T::V<S>, b: T::V<S>) -> (T::V<S>, T::V<S>) {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let is_v3 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>();
+    let f32_ = size_of::<T>() == 4;
+    // SAFETY (all intrinsics): `S` is `V4` (AVX-512F present, checked when the token was made)
+    // for the 512-bit ones and `V3` (AVX2) for the 256-bit ones; `transmute_copy` converts
+    // between pulp's vector types and the `core::arch` ones of the same size (64 or 32 bytes,
+    // checked by the vector width of the token).
+    unsafe {
+        if is_v4 && f32_ {
+            let (a, b): (__m512, __m512) = (tc(&a), tc(&b));
+            let ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            (
+                tc(&_mm512_permutex2var_ps(a, ie, b)),
+                tc(&_mm512_permutex2var_ps(a, io, b)),
+            )
+        } else if is_v4 {
+            let (a, b): (__m512d, __m512d) = (tc(&a), tc(&b));
+            let ie = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+            let io = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+            (
+                tc(&_mm512_permutex2var_pd(a, ie, b)),
+                tc(&_mm512_permutex2var_pd(a, io, b)),
+            )
+        } else if is_v3 && f32_ {
+            let (a, b): (__m256, __m256) = (tc(&a), tc(&b));
+            let p = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+            let (pa, pb) = (
+                _mm256_permutevar8x32_ps(a, p),
+                _mm256_permutevar8x32_ps(b, p),
+            );
+            (
+                tc(&_mm256_permute2f128_ps::<0x20>(pa, pb)),
+                tc(&_mm256_permute2f128_ps::<0x31>(pa, pb)),
+            )
+        } else if is_v3 {
+            let (a, b): (__m256d, __m256d) = (tc(&a), tc(&b));
+            let (pa, pb) = (
+                _mm256_permute4x64_pd::<0b11_01_10_00>(a),
+                _mm256_permute4x64_pd::<0b11_01_10_00>(b),
+            );
+            (
+                tc(&_mm256_permute2f128_pd::<0x20>(pa, pb)),
+                tc(&_mm256_permute2f128_pd::<0x31>(pa, pb)),
+            )
+        } else {
+            unreachable!("split_even_odd on a token without it")
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! the body, so there is no scalar loop that could disagree with it.
 
 pub mod forward;
+pub mod maxout;
 
 use pulp::Simd;
 

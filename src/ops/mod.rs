@@ -2,6 +2,7 @@
 //! the kernel.
 
 pub mod forward;
+pub mod maxout;
 
 use crate::element::Element;
 use crate::error::Error;

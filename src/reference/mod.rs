@@ -6,5 +6,7 @@
 //! [`Backend::Scalar`]: crate::Backend::Scalar
 
 pub mod forward;
+pub mod maxout;
 
 pub use forward::*;
+pub use maxout::*;

@@ -1,0 +1,559 @@
+//! Maxout kernels (`SPEC.md` sections 2 and 3), written once over pulp's [`Simd`].
+//!
+//! The lane rule ([`step`]) keeps a running `(best value, best index)` per lane; a candidate at a
+//! later position replaces the best iff `best is not NaN and !(c <= best)`. `!(c <= best)` is
+//! `c > best` or `c` NaN (given a non-NaN best), and is false for equal values and for `-0` vs
+//! `+0`, so the first NaN wins and ties keep the earliest position. Only compares and selects:
+//! no `max` instruction, whose NaN and signed-zero results differ by ISA.
+//!
+//! Three drivers bring each group's pieces into the lanes of the rule:
+//! - **planar** (and `k = 1`): vectors across `G` groups, one load per plane: an element-wise
+//!   reduction over the `k` planes;
+//! - **interleaved, small `k`**: blocks of `lanes` groups are transposed into `k` plane vectors,
+//!   by in-register even/odd splits where the ISA has them (`k` = 2, 4, 8, 16, see
+//!   [`crate::arch::split_even_odd`]), else through a small stack buffer; then the planar rule;
+//! - **interleaved, large `k`** (`k >= 2 * lanes`, above 16): within the group, vectors of
+//!   consecutive pieces, then a cross-lane reduction by (first NaN, greater, smaller index).
+
+use pulp::{Simd, WithSimd};
+
+use super::{UNROLL, head_len};
+use crate::dispatch::Kernel;
+use crate::element::Element;
+use crate::ops::maxout::{MaxoutGradMode, MaxoutIndex, MaxoutLayout};
+use crate::reference;
+
+/// One step of the lane rule: candidate `c` (at position `j`, later than every position seen by
+/// this lane) against the running `(best, at)`.
+#[inline(always)]
+pub fn step<S: Simd, T: Element>(
+    s: S,
+    best: &mut T::V<S>,
+    at: &mut T::U<S>,
+    c: T::V<S>,
+    j: T::U<S>,
+) {
+    let replace = T::m_and(
+        s,
+        T::m_not(s, T::v_le(s, c, *best)),
+        T::v_eq(s, *best, *best),
+    );
+    *best = T::v_select(s, replace, c, *best);
+    *at = T::u_select(s, replace, j, *at);
+}
+
+/// A full vector from `p` (any alignment).
+///
+/// # Safety
+/// `p .. p + lanes` must be readable.
+#[inline(always)]
+unsafe fn load<S: Simd, T: Element>(p: *const T) -> T::V<S> {
+    // SAFETY: the caller guarantees `lanes` readable elements; `V<S>` is plain data.
+    unsafe { core::ptr::read_unaligned(p.cast::<T::V<S>>()) }
+}
+
+/// Stores `v` to `out[..lanes]` (`out.len() >= lanes`).
+#[inline(always)]
+fn store<S: Simd, T: Element>(out: &mut [T], v: T::V<S>) {
+    assert!(out.len() >= T::lanes::<S>());
+    // SAFETY: checked just above that `lanes` elements are writable.
+    unsafe { core::ptr::write_unaligned(out.as_mut_ptr().cast::<T::V<S>>(), v) }
+}
+
+/// Stores the first `out.len() <= lanes` lanes of the index vector `at`, converted to `I`
+/// (every lane is `< I::MAX_K`, checked by the caller's validation of `k`).
+#[inline(always)]
+fn store_indices<S: Simd, T: Element, I: MaxoutIndex>(out: &mut [I], at: T::U<S>) {
+    let lanes = T::lanes::<S>();
+    if out.len() == lanes && size_of::<I>() == size_of::<T::ULane>() {
+        // SAFETY: `out` holds exactly `lanes` elements of the lane width, and the only index
+        // type of that width is the lane type itself (`u32` for `f32`), so this is a plain copy.
+        unsafe { core::ptr::write_unaligned(out.as_mut_ptr().cast::<T::U<S>>(), at) };
+        return;
+    }
+    let src: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&at));
+    for (o, &x) in out.iter_mut().zip(src) {
+        *o = I::from_u64(x.into());
+    }
+}
+
+/// `[0, 1, ..., lanes - 1]`.
+#[inline(always)]
+fn iota<S: Simd, T: Element>(s: S) -> T::U<S> {
+    let mut v = T::u_splat(s, 0);
+    let lanes: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut v));
+    for (i, l) in lanes.iter_mut().enumerate() {
+        *l = T::ULane::try_from(i as u64).ok().expect("lane index fits");
+    }
+    v
+}
+
+/// `N` vectors of groups `g .. g + N * lanes` of `k` planes at `stride` elements apart in `z`
+/// (plane `j` of group `g` at `z[j * stride + g]`): values to `values[g..]`, indices (when
+/// `IDX`) to `ix[g..]`.
+#[inline(always)]
+fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: bool>(
+    s: S,
+    z: &[T],
+    stride: usize,
+    k: usize,
+    g: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    assert!(k >= 1 && (k - 1) * stride + g + N * lanes <= z.len());
+    let base = z.as_ptr();
+    // SAFETY (every `load` below): the assert above bounds the furthest element read,
+    // `(k - 1) * stride + g + N * lanes - 1`.
+    // (Loops, not `array::from_fn`: a closure would not inherit the SIMD target features.)
+    let mut best = [T::v_splat(s, T::ZERO); N];
+    for (u, b) in best.iter_mut().enumerate() {
+        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
+    }
+    let mut at = [T::u_splat(s, 0); N];
+    let mut jv = T::u_splat(s, 0);
+    let one = T::u_splat(s, 1);
+    let mut row = base;
+    for _ in 1..k {
+        jv = T::u_add(s, jv, one);
+        // SAFETY: see above; `row` stays inside `z` (at most `(k - 1) * stride` past `base`).
+        row = unsafe { row.add(stride) };
+        for u in 0..N {
+            let c = unsafe { load::<S, T>(row.add(g + u * lanes)) };
+            step::<S, T>(s, &mut best[u], &mut at[u], c, jv);
+        }
+    }
+    for u in 0..N {
+        let o = g + u * lanes;
+        store::<S, T>(&mut values[o..], best[u]);
+        if IDX {
+            store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
+        }
+    }
+}
+
+/// Groups `g .. g + len` (`len < lanes`) of the planes as in [`planar_full`], by masked loads
+/// and stores.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn planar_partial<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    stride: usize,
+    k: usize,
+    g: usize,
+    len: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let mut best = T::partial_load(s, &z[g..g + len]);
+    let mut at = T::u_splat(s, 0);
+    for j in 1..k {
+        let c = T::partial_load(s, &z[j * stride + g..j * stride + g + len]);
+        step::<S, T>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
+    }
+    T::partial_store(s, &mut values[g..g + len], best);
+    if IDX {
+        store_indices::<S, T, I>(&mut ix[g..g + len], at);
+    }
+}
+
+/// The planar layout (and any layout at `k = 1`): `values.len()` groups.
+#[inline(always)]
+fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let groups = values.len();
+    let lanes = T::lanes::<S>();
+    let head = head_len::<S, T>(values);
+    if head > 0 {
+        planar_partial::<S, T, I, IDX>(s, z, groups, k, 0, head, values, ix);
+    }
+    let mut g = head;
+    while g + UNROLL * lanes <= groups {
+        planar_full::<S, T, I, UNROLL, IDX>(s, z, groups, k, g, values, ix);
+        g += UNROLL * lanes;
+    }
+    while g + lanes <= groups {
+        planar_full::<S, T, I, 1, IDX>(s, z, groups, k, g, values, ix);
+        g += lanes;
+    }
+    if g < groups {
+        planar_partial::<S, T, I, IDX>(s, z, groups, k, g, groups - g, values, ix);
+    }
+}
+
+/// The stack buffer of the transposing path: `k * lanes` elements, `k <= MAX_TRANSPOSE_K`.
+const TRANSPOSE_BUF: usize = 32 * 16;
+
+/// Groups `g .. g + len` (`len <= lanes`) of the interleaved layout through a transposition in
+/// a stack buffer (`k * lanes <= TRANSPOSE_BUF`), then the planar rule.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn interleaved_block<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    g: usize,
+    len: usize,
+    buf: &mut [T; TRANSPOSE_BUF],
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    let src = &z[g * k..(g + len) * k];
+    let buf = &mut buf[..k * lanes];
+    for (l, group) in src.chunks_exact(k).enumerate() {
+        for (j, &x) in group.iter().enumerate() {
+            buf[j * lanes + l] = x;
+        }
+    }
+    let mut best = T::as_simd::<S>(&buf[..lanes]).0[0];
+    let mut at = T::u_splat(s, 0);
+    for j in 1..k {
+        let c = T::as_simd::<S>(&buf[j * lanes..(j + 1) * lanes]).0[0];
+        step::<S, T>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
+    }
+    if len == lanes {
+        store::<S, T>(&mut values[g..], best);
+    } else {
+        T::partial_store(s, &mut values[g..g + len], best);
+    }
+    if IDX {
+        store_indices::<S, T, I>(&mut ix[g..g + len], at);
+    }
+}
+
+/// Groups `g .. g + lanes` of the interleaved layout with `k = K` (a power of two `<= 16`):
+/// `K` vectors split into planes in registers, then the planar rule. `false` (nothing done) if
+/// the ISA has no in-register split.
+#[inline(always)]
+fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const IDX: bool>(
+    s: S,
+    z: &[T],
+    mut g: usize,
+    end: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) -> usize {
+    let lanes = T::lanes::<S>();
+    if !crate::arch::has_split_even_odd::<S, T>() {
+        return g;
+    }
+    assert!(end * K <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
+    while g + lanes <= end {
+        let p = z[g * K..].as_ptr();
+        let mut v = [T::v_splat(s, T::ZERO); K];
+        for (i, x) in v.iter_mut().enumerate() {
+            // SAFETY: `(g + lanes) * K <= end * K <= z.len()`: the `K` vectors are inside `z`.
+            *x = unsafe { load::<S, T>(p.add(i * lanes)) };
+        }
+        // log2(K) perfect unshuffles: each moves position p of the block to p / 2 (even p) or
+        // K * lanes / 2 + p / 2 (odd p), so after log2(K) of them piece j of group l is at
+        // lane l of vector j.
+        let mut stages = K;
+        while stages > 1 {
+            let mut w = v;
+            for i in 0..K / 2 {
+                let (e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
+                w[i] = e;
+                w[K / 2 + i] = o;
+            }
+            v = w;
+            stages /= 2;
+        }
+        let mut best = v[0];
+        let mut at = T::u_splat(s, 0);
+        for (j, &c) in v.iter().enumerate().skip(1) {
+            step::<S, T>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
+        }
+        store::<S, T>(&mut values[g..], best);
+        if IDX {
+            store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
+        }
+        g += lanes;
+    }
+    g
+}
+
+/// The interleaved layout with `2 <= k`, small enough for the transposing path.
+#[inline(always)]
+fn interleaved_small<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let groups = values.len();
+    let lanes = T::lanes::<S>();
+    let mut buf = [T::ZERO; TRANSPOSE_BUF];
+    let head = head_len::<S, T>(values);
+    if head > 0 {
+        interleaved_block::<S, T, I, IDX>(s, z, k, 0, head, &mut buf, values, ix);
+    }
+    let mut g = head;
+    g = match k {
+        2 => interleaved_pow2::<S, T, I, 2, IDX>(s, z, g, groups, values, ix),
+        4 => interleaved_pow2::<S, T, I, 4, IDX>(s, z, g, groups, values, ix),
+        8 => interleaved_pow2::<S, T, I, 8, IDX>(s, z, g, groups, values, ix),
+        16 => interleaved_pow2::<S, T, I, 16, IDX>(s, z, g, groups, values, ix),
+        _ => g,
+    };
+    while g < groups {
+        let len = lanes.min(groups - g);
+        interleaved_block::<S, T, I, IDX>(s, z, k, g, len, &mut buf, values, ix);
+        g += len;
+    }
+}
+
+/// Whether `(v, i)` beats `(bv, bi)` in the cross-lane reduction: a NaN beats any number and
+/// an earlier NaN; otherwise greater, or equal (`-0 == +0`) at a smaller index.
+#[inline(always)]
+fn lane_beats<T: Element>(v: T, i: u64, bv: T, bi: u64) -> bool {
+    match (v.is_nan(), bv.is_nan()) {
+        (true, true) => i < bi,
+        (true, false) => true,
+        (false, true) => false,
+        (false, false) => v > bv || (v == bv && i < bi),
+    }
+}
+
+/// The interleaved layout with `k >= lanes`: each group by vectors of consecutive pieces.
+#[inline(always)]
+fn interleaved_large<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    debug_assert!(k >= lanes);
+    let iota = iota::<S, T>(s);
+    let full = k / lanes;
+    for (g, group) in z.chunks_exact(k).enumerate() {
+        let (vs, _) = T::as_simd::<S>(group);
+        let mut best = vs[0];
+        let mut at = iota;
+        let step_v = T::u_splat(s, lanes as u64);
+        let mut jv = iota;
+        for &c in &vs[1..full] {
+            jv = T::u_add(s, jv, step_v);
+            step::<S, T>(s, &mut best, &mut at, c, jv);
+        }
+        if full * lanes < k {
+            // The last `lanes` pieces, overlapping the previous vector: in every lane the
+            // position still grows, and a piece seen twice (in two lanes) has the same index.
+            let c = T::as_simd::<S>(&group[k - lanes..]).0[0];
+            let j = T::u_add(s, iota, T::u_splat(s, (k - lanes) as u64));
+            step::<S, T>(s, &mut best, &mut at, c, j);
+        }
+        let bl: &[T] = bytemuck::cast_slice(core::slice::from_ref(&best));
+        let il: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&at));
+        let (mut bv, mut bi) = (bl[0], il[0].into());
+        for (&v, &i) in bl.iter().zip(il).skip(1) {
+            let i: u64 = i.into();
+            if lane_beats(v, i, bv, bi) {
+                (bv, bi) = (v, i);
+            }
+        }
+        values[g] = bv;
+        if IDX {
+            ix[g] = I::from_u64(bi);
+        }
+    }
+}
+
+/// Forward maxout on one backend; `values.len()` groups, `ix` of the same length when `IDX`.
+#[inline(always)]
+fn forward<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    layout: MaxoutLayout,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    if k == 1 || layout == MaxoutLayout::Planar {
+        planar::<S, T, I, IDX>(s, z, k, values, ix)
+    } else if k <= 16 || k < 2 * lanes {
+        interleaved_small::<S, T, I, IDX>(s, z, k, values, ix)
+    } else {
+        interleaved_large::<S, T, I, IDX>(s, z, k, values, ix)
+    }
+}
+
+/// Forward maxout over a validated call: `z.len() = values.len() * k`, `indices` (if any) of
+/// length `values.len()`, `k` within the index type.
+pub struct MaxoutKernel<'a, T, I> {
+    /// The input.
+    pub z: &'a [T],
+    /// The group size (`>= 1`).
+    pub k: usize,
+    /// Where each group's pieces are.
+    pub layout: MaxoutLayout,
+    /// One value per group.
+    pub values: &'a mut [T],
+    /// One index per group, or none (values only).
+    pub indices: Option<&'a mut [I]>,
+}
+
+impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutKernel<'_, T, I> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let MaxoutKernel {
+            z,
+            k,
+            layout,
+            values,
+            indices,
+        } = self;
+        match indices {
+            Some(ix) => forward::<S, T, I, true>(s, z, k, layout, values, ix),
+            None => forward::<S, T, I, false>(s, z, k, layout, values, &mut []),
+        }
+    }
+}
+
+impl<T: Element, I: MaxoutIndex> Kernel for MaxoutKernel<'_, T, I> {
+    fn reference(self) {
+        reference::maxout(self.z, self.k, self.layout, self.values, self.indices)
+    }
+}
+
+/// Backward maxout over a validated call: `dx.len() = dy.len() * k`, `indices` of length
+/// `dy.len()`, every index `< k`.
+pub struct MaxoutBackwardKernel<'a, T, I> {
+    /// Upstream gradient, one per group.
+    pub dy: &'a [T],
+    /// The forward pass's indices.
+    pub indices: &'a [I],
+    /// The group size.
+    pub k: usize,
+    /// Where each group's pieces are in `dx`.
+    pub layout: MaxoutLayout,
+    /// The result.
+    pub dx: &'a mut [T],
+    /// Overwrite or accumulate.
+    pub mode: MaxoutGradMode,
+}
+
+/// Groups per tile of the planar overwrite path: `dy` and `indices` of a tile stay in L1 while
+/// the `k` planes are written.
+const BACKWARD_TILE: usize = 1024;
+
+impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let MaxoutBackwardKernel {
+            dy,
+            indices,
+            k,
+            layout,
+            dx,
+            mode,
+        } = self;
+        let groups = dy.len();
+        match (layout, mode) {
+            (MaxoutLayout::Planar, MaxoutGradMode::Overwrite) if k > 1 => {
+                // Plane `j` of a tile: `indices[g] == j ? dy[g] : +0`, element-wise.
+                let mut jbuf = [T::ZERO; BACKWARD_TILE];
+                let mut t = 0;
+                while t < groups {
+                    let len = BACKWARD_TILE.min(groups - t);
+                    let (dyt, ixt) = (&dy[t..t + len], &indices[t..t + len]);
+                    for j in 0..k {
+                        // Where the plane takes `dy`, as an all-ones/zero pattern of `T`.
+                        let (jb, _) = jbuf.split_at_mut(len);
+                        for (b, &i) in jb.iter_mut().zip(ixt) {
+                            *b = if i.to_usize() == j {
+                                T::from_bits(!T::ZERO.to_bits())
+                            } else {
+                                T::ZERO
+                            };
+                        }
+                        let out = &mut dx[j * groups + t..j * groups + t + len];
+                        super::map_with_slope(s, KeepWhere, dyt, jb, out);
+                    }
+                    t += len;
+                }
+            }
+            _ => {
+                if mode == MaxoutGradMode::Overwrite {
+                    dx.fill(T::ZERO);
+                }
+                scatter(dy, indices, k, layout, dx, mode);
+            }
+        }
+    }
+}
+
+/// `dy` where the mask is all ones, else `+0` (a bitwise and: bits of `dy` kept).
+#[derive(Clone, Copy)]
+struct KeepWhere;
+
+impl<T: Element> super::WithSlope<T> for KeepWhere {
+    #[inline(always)]
+    fn scalar(self, dy: T, mask: T) -> T {
+        T::from_bits(dy.to_bits() & mask.to_bits())
+    }
+    #[inline(always)]
+    fn simd<S: Simd>(self, s: S, dy: T::V<S>, mask: T::V<S>) -> T::V<S> {
+        T::v_and(s, dy, mask)
+    }
+}
+
+/// `dx[position of (g, indices[g])] = dy[g]` or `+= dy[g]`.
+#[inline(always)]
+fn scatter<T: Element, I: MaxoutIndex>(
+    dy: &[T],
+    indices: &[I],
+    k: usize,
+    layout: MaxoutLayout,
+    dx: &mut [T],
+    mode: MaxoutGradMode,
+) {
+    let groups = dy.len();
+    match layout {
+        MaxoutLayout::Interleaved => {
+            for ((chunk, &d), &i) in dx.chunks_exact_mut(k).zip(dy).zip(indices) {
+                let x = &mut chunk[i.to_usize()];
+                *x = match mode {
+                    MaxoutGradMode::Overwrite => d,
+                    MaxoutGradMode::Accumulate => reference::add(*x, d),
+                };
+            }
+        }
+        MaxoutLayout::Planar => {
+            for (g, (&d, &i)) in dy.iter().zip(indices).enumerate() {
+                let x = &mut dx[i.to_usize() * groups + g];
+                *x = match mode {
+                    MaxoutGradMode::Overwrite => d,
+                    MaxoutGradMode::Accumulate => reference::add(*x, d),
+                };
+            }
+        }
+    }
+}
+
+impl<T: Element, I: MaxoutIndex> Kernel for MaxoutBackwardKernel<'_, T, I> {
+    fn reference(self) {
+        reference::maxout_backward(
+            self.dy,
+            self.indices,
+            self.k,
+            self.layout,
+            self.dx,
+            self.mode,
+        )
+    }
+}
