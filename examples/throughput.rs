@@ -17,11 +17,13 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use rectifier::inventory::{Args, Op, Params};
-use rectifier::{Backend, ChannelLayout, Rectifier, backend_selection, build_info};
+use rectifier::{
+    Backend, ChannelLayout, MaxoutGradMode, MaxoutLayout, Rectifier, backend_selection, build_info,
+};
 
 #[path = "support/naive.rs"]
 mod naive;
-use naive::{Naive, naive_native};
+use naive::{Naive, naive_native, naive_native_maxout};
 
 /// Channels of the PReLU rows.
 const PRELU_CHANNELS: usize = 32;
@@ -147,6 +149,8 @@ struct Row {
     n: usize,
     bytes: usize,
     layout: Option<String>,
+    /// The maxout group size.
+    k: Option<usize>,
     median_ns: f64,
 }
 
@@ -245,6 +249,52 @@ fn prelu_layouts(n: usize) -> Vec<(ChannelLayout, String)> {
     ]
 }
 
+/// The group sizes of the maxout rows.
+const MAXOUT_KS: [usize; 4] = [2, 4, 8, 16];
+
+/// One configuration of an op: its PReLU layout, or its maxout layout and `k`.
+struct Variant {
+    layout: ChannelLayout,
+    maxout_layout: MaxoutLayout,
+    k: usize,
+    /// The `layout` of the row (`None` for ops without one).
+    name: Option<String>,
+    /// The `k` of the row (maxout only).
+    row_k: Option<usize>,
+}
+
+fn variants(op: Op, n: usize) -> Vec<Variant> {
+    let plain = |layout, name| Variant {
+        layout,
+        maxout_layout: MaxoutLayout::Interleaved,
+        k: 1,
+        name,
+        row_k: None,
+    };
+    match op.params() {
+        Params::ChannelSlopes => prelu_layouts(n)
+            .into_iter()
+            .map(|(l, s)| plain(l, Some(s)))
+            .collect(),
+        Params::Maxout | Params::MaxoutBackward => {
+            let mut v = Vec::new();
+            for ml in [MaxoutLayout::Interleaved, MaxoutLayout::Planar] {
+                for k in MAXOUT_KS {
+                    v.push(Variant {
+                        layout: ChannelLayout::ChannelsLast,
+                        maxout_layout: ml,
+                        k,
+                        name: Some(ml.name().to_string()),
+                        row_k: Some(k),
+                    });
+                }
+            }
+            v
+        }
+        _ => vec![plain(ChannelLayout::ChannelsLast, None)],
+    }
+}
+
 /// All rows for one dtype.
 fn run_dtype<T: Naive>(
     cfg: &Config,
@@ -255,6 +305,13 @@ fn run_dtype<T: Naive>(
     let max_n = *cfg.sizes.iter().max().unwrap_or(&0);
     let src: Vec<T> = (0..max_n).map(&make).collect();
     let mut dst: Vec<T> = vec![T::ZERO; max_n];
+    let mut ix_out: Vec<u32> = vec![0; max_n];
+    let size = core::mem::size_of::<T>();
+    // memcpy of the same bytes (half of them read, half written), on byte buffers: a maxout
+    // call's byte count need not be a whole number of elements.
+    let copy_src: Vec<u8> = (0..max_n * size).map(|i| i as u8).collect();
+    let mut copy_dst: Vec<u8> = vec![0; max_n * size];
+    let mut memcpy_cache: std::collections::HashMap<usize, f64> = Default::default();
     let slopes: Vec<T> = (0..PRELU_CHANNELS)
         .map(|c| T::from_f64(0.01 * (c + 1) as f64))
         .collect();
@@ -263,47 +320,62 @@ fn run_dtype<T: Naive>(
         .iter()
         .filter(|b| want(&cfg.backends, b.name()))
         .collect();
-    let size = core::mem::size_of::<T>();
     for &n in &cfg.sizes {
-        let (src, dst) = (&src[..n], &mut dst[..n]);
-        let memcpy_ns = want(&cfg.backends, "memcpy").then(|| {
-            progress.step(&format!("memcpy {} n={}", T::NAME, size_label(n)));
-            measure(cfg.budget, || {
-                dst.copy_from_slice(black_box(src));
-                black_box(&mut *dst);
-            })
-        });
         for &op in Op::ALL.iter().filter(|op| want(&cfg.ops, op.name())) {
-            let layouts = if op.params() == Params::ChannelSlopes {
-                prelu_layouts(n)
-                    .into_iter()
-                    .map(|(l, s)| (l, Some(s)))
-                    .collect()
-            } else {
-                vec![(ChannelLayout::ChannelsLast, None)]
-            };
-            for (layout, layout_name) in layouts {
+            for var in variants(op, n) {
+                let k = var.k;
+                let g = n / k;
+                let n = g * k;
+                let bytes = op.bytes(n, size, k);
+                // (input, output) lengths: maxout reads `n` and writes `G`, its backward the
+                // other way round.
+                let (in_len, out_len) = match op.params() {
+                    Params::Maxout => (n, g),
+                    Params::MaxoutBackward => (g, n),
+                    _ => (n, n),
+                };
+                // Backward reads indices: valid ones, spread over the group.
+                let mut ix_in: Vec<u32> = (0..g).map(|i| ((i * 7) % k) as u32).collect();
+                let ix_len = if op.params() == Params::Maxout { g } else { 0 };
+                let ix = &mut ix_out[..ix_len];
+                let layout = var.layout;
+                let ml = var.maxout_layout;
                 let row = |backend: &str, median_ns: f64| Row {
                     op: op.name(),
                     dtype: T::NAME,
                     backend: backend.to_string(),
                     n,
-                    bytes: op.bytes(n, size),
-                    layout: layout_name.clone(),
+                    bytes,
+                    layout: var.name.clone(),
+                    k: var.row_k,
                     median_ns,
                 };
-                if let Some(ns) = memcpy_ns {
+                if want(&cfg.backends, "memcpy") {
+                    let half = bytes / 2;
+                    let ns = *memcpy_cache.entry(half).or_insert_with(|| {
+                        progress.step(&format!("memcpy {} bytes={}", T::NAME, 2 * half));
+                        let (s, d) = (&copy_src[..half], &mut copy_dst[..half]);
+                        measure(cfg.budget, || {
+                            d.copy_from_slice(black_box(s));
+                            black_box(&mut *d);
+                        })
+                    });
                     rows.push(row("memcpy", ns));
                 }
+                let src = &src[..in_len];
+                let dst = &mut dst[..out_len];
                 for (name, native) in [("naive", false), ("naive_native", true)] {
-                    if want(&cfg.backends, name) {
-                        progress.step(&format!(
-                            "{} {} {name} n={}",
-                            op.name(),
-                            T::NAME,
-                            size_label(n)
-                        ));
-                        let ns = measure(cfg.budget, || {
+                    if !want(&cfg.backends, name) {
+                        continue;
+                    }
+                    progress.step(&format!(
+                        "{} {} {name} n={}",
+                        op.name(),
+                        T::NAME,
+                        size_label(n)
+                    ));
+                    let ns = if op.params().elementwise() {
+                        measure(cfg.budget, || {
                             if native {
                                 naive_native(
                                     op,
@@ -317,9 +389,23 @@ fn run_dtype<T: Naive>(
                                 T::naive(op, black_box(src), dst, black_box(a), &slopes, layout);
                             }
                             black_box(&mut *dst);
-                        });
-                        rows.push(row(name, ns));
-                    }
+                        })
+                    } else {
+                        let ixs: &mut [u32] = if op.params() == Params::MaxoutBackward {
+                            &mut ix_in
+                        } else {
+                            &mut *ix
+                        };
+                        measure(cfg.budget, || {
+                            if native {
+                                naive_native_maxout(op, black_box(src), dst, ixs, k, ml);
+                            } else {
+                                T::naive_maxout(op, black_box(src), dst, ixs, k, ml);
+                            }
+                            black_box(&mut *dst);
+                        })
+                    };
+                    rows.push(row(name, ns));
                 }
                 for &b in &backends {
                     let r = Rectifier::new(b).expect("supported");
@@ -336,6 +422,14 @@ fn run_dtype<T: Naive>(
                             slope: black_box(a),
                             slopes: &slopes,
                             layout,
+                            k,
+                            maxout_layout: ml,
+                            indices: if op.params() == Params::MaxoutBackward {
+                                &mut ix_in
+                            } else {
+                                &mut *ix
+                            },
+                            grad_mode: MaxoutGradMode::Overwrite,
                         };
                         op.call(r, args).expect("valid call");
                         black_box(&mut *dst);
@@ -385,7 +479,7 @@ fn write_json(
         let opt = |v: Option<f64>| v.map_or("null".to_string(), |x| format!("{x:.4}"));
         out.push_str(&format!(
             "  {{\"op\": \"{}\", \"dtype\": \"{}\", \"backend\": \"{}\", \"threads\": 1, \"n\": {}, \"bytes\": {}, \
-             \"layout\": {}, \"median_ns\": {:.1}, \"gbps\": {:.4}, \"gelem_s\": {:.4}, \
+             \"layout\": {}, \"k\": {}, \"median_ns\": {:.1}, \"gbps\": {:.4}, \"gelem_s\": {:.4}, \
              \"memcpy_ratio\": {}, \"speedup_vs_naive\": {}}}{}\n",
             r.op,
             r.dtype,
@@ -393,6 +487,7 @@ fn write_json(
             r.n,
             r.bytes,
             r.layout.as_ref().map_or("null".to_string(), |l| format!("\"{}\"", json_escape(l))),
+            r.k.map_or("null".to_string(), |k| k.to_string()),
             r.median_ns,
             r.gbps(),
             r.gelem_s(),
@@ -447,15 +542,9 @@ fn main() {
     let n_ops: usize = Op::ALL
         .iter()
         .filter(|o| want(&cfg.ops, o.name()))
-        .map(|o| {
-            if o.params() == Params::ChannelSlopes {
-                2
-            } else {
-                1
-            }
-        })
+        .map(|o| variants(*o, 1 << 10).len())
         .sum();
-    let total = cfg.dtypes.len() * cfg.sizes.len() * (n_ops * n_backends + 1);
+    let total = cfg.dtypes.len() * cfg.sizes.len() * n_ops * (n_backends + 1);
     let mut progress = Progress {
         done: 0,
         total,
@@ -479,7 +568,7 @@ fn main() {
         progress.start.elapsed().as_secs_f64()
     );
 
-    let key = |r: &Row| (r.op, r.dtype, r.n, r.layout.clone());
+    let key = |r: &Row| (r.op, r.dtype, r.n, r.layout.clone(), r.k);
     let lookup = |r: &Row, backend: &str| {
         rows.iter()
             .find(|x| x.backend == backend && key(x) == key(r))
@@ -490,16 +579,17 @@ fn main() {
 
     let mut last = None;
     for r in &rows {
-        let group = (r.op, r.dtype, r.layout.clone());
+        let group = (r.op, r.dtype, r.layout.clone(), r.k);
         if last.as_ref() != Some(&group) {
             println!();
             println!(
                 "## {} {}{}",
                 r.op,
                 r.dtype,
-                r.layout
-                    .as_ref()
-                    .map_or(String::new(), |l| format!(" [{l}]"))
+                r.layout.as_ref().map_or(String::new(), |l| format!(
+                    " [{l}{}]",
+                    r.k.map_or(String::new(), |k| format!(", k={k}"))
+                ))
             );
             println!(
                 "{:>6}  {:<13} {:>11} {:>8} {:>8} {:>8} {:>9}",
@@ -538,7 +628,8 @@ fn main() {
             "| {} | {} | {} | {} | {:.1} | {} | {} | {} |",
             r.op,
             r.dtype,
-            r.layout.as_deref().unwrap_or("-"),
+            r.layout.as_deref().unwrap_or("-").to_string()
+                + &r.k.map_or(String::new(), |k| format!(",k={k}")),
             size_label(r.n),
             r.gbps(),
             ratio("memcpy"),

@@ -8,14 +8,27 @@ use crate::dispatch::Rectifier;
 use crate::element::Element;
 use crate::error::Error;
 use crate::layout::ChannelLayout;
+use crate::ops::maxout::{MaxoutGradMode, MaxoutLayout};
 
 /// The arguments of one call, enough for any [`Op`]. Each op reads the fields it needs.
+///
+/// Maxout ops: forward reads `z` from `src` (`G * k`) and writes the `G` values to `dst` and the
+/// indices to `indices`; backward reads `dy` from `src` (`G`) and `indices`, and writes `dx` to
+/// `dst` (`G * k`).
 #[derive(Debug)]
 pub struct Args<'a, T> {
     /// Input of out-of-place ops (ignored by in-place ones).
     pub src: &'a [T],
     /// Output of out-of-place ops; the buffer of in-place ones.
     pub dst: &'a mut [T],
+    /// The group size of maxout ops (ignored by the others).
+    pub k: usize,
+    /// The layout of maxout ops.
+    pub maxout_layout: MaxoutLayout,
+    /// Maxout indices: written by `maxout`, read by `maxout_backward` (empty for other ops).
+    pub indices: &'a mut [u32],
+    /// How `maxout_backward` writes `dx`.
+    pub grad_mode: MaxoutGradMode,
     /// The slope of `leaky_relu`.
     pub slope: T,
     /// The slope array of `prelu`.
@@ -33,6 +46,20 @@ pub enum Params {
     Slope,
     /// A slope array and a layout (`Args::slopes`, `Args::layout`).
     ChannelSlopes,
+    /// Maxout forward: `Args::k`, `Args::maxout_layout`; `src` has `n = G * k` elements, `dst`
+    /// (and `indices`) `G`.
+    Maxout,
+    /// Maxout backward: `Args::k`, `Args::maxout_layout`, `Args::grad_mode`; `src` (`dy`) and
+    /// `indices` have `G` elements, `dst` (`dx`) `n = G * k`.
+    MaxoutBackward,
+}
+
+impl Params {
+    /// Whether the op maps `n` elements to `n` elements (the activations), as opposed to
+    /// maxout's `n` to `n / k` (or back).
+    pub const fn elementwise(self) -> bool {
+        matches!(self, Params::None | Params::Slope | Params::ChannelSlopes)
+    }
 }
 
 macro_rules! inventory {
@@ -84,13 +111,28 @@ inventory! {
         |r, a| r.prelu(a.src, a.dst, a.slopes, a.layout);
     PreluInplace "prelu_inplace" inplace=true params=ChannelSlopes
         |r, a| r.prelu_inplace(a.dst, a.slopes, a.layout);
+    Maxout "maxout" inplace=false params=Maxout
+        |r, a| r.maxout(a.src, a.k, a.maxout_layout, a.dst, a.indices);
+    MaxoutValues "maxout_values" inplace=false params=Maxout
+        |r, a| r.maxout_values(a.src, a.k, a.maxout_layout, a.dst);
+    MaxoutBackward "maxout_backward" inplace=false params=MaxoutBackward
+        |r, a| r.maxout_backward(a.src, a.indices, a.k, a.maxout_layout, a.dst, a.grad_mode);
 }
 
 impl Op {
-    /// Bytes moved by one call on `n` elements of `elem_size` bytes: every element read once and
-    /// written once (the slope array is negligible and not counted).
-    pub const fn bytes(self, n: usize, elem_size: usize) -> usize {
-        2 * n * elem_size
+    /// Bytes moved by one call on `n` elements of `elem_size` bytes (`k`: the maxout group
+    /// size, ignored by the other ops). Element-wise ops: every element read once and written
+    /// once (the slope array is negligible and not counted). Maxout forward: `n` inputs read,
+    /// `G = n / k` values and `G` `u32` indices written (`maxout_values`: no indices); backward:
+    /// `G` gradients and `G` indices read, `n` written.
+    pub const fn bytes(self, n: usize, elem_size: usize, k: usize) -> usize {
+        let g = n / k;
+        match self {
+            Op::Maxout => n * elem_size + g * elem_size + g * 4,
+            Op::MaxoutValues => n * elem_size + g * elem_size,
+            Op::MaxoutBackward => g * elem_size + g * 4 + n * elem_size,
+            _ => 2 * n * elem_size,
+        }
     }
 
     /// Finds an op by its public name.

@@ -676,3 +676,55 @@ fn backward_errors() {
     .to_string();
     assert!(msg.contains("group 1") && msg.contains('3'), "{msg}");
 }
+
+/// Every maxout row of the inventory (what the report and the benches call), through
+/// `Op::call`, on every backend, against the reference.
+#[test]
+fn inventory_rows() {
+    use rectifier::inventory::{Args, Op, Params};
+    let mut rng = Rng(4242);
+    for &op in Op::ALL.iter().filter(|op| !op.params().elementwise()) {
+        for layout in LAYOUTS {
+            for k in [1usize, 2, 3, 4, 8, 16, 33] {
+                let g = 77;
+                let bwd = op.params() == Params::MaxoutBackward;
+                let src: Vec<f32> = mixed_data(&mut rng, if bwd { g } else { g * k });
+                let ix0: Vec<u32> = (0..g).map(|_| rng.below(k) as u32).collect();
+                let out_len = if bwd { g * k } else { g };
+                let mut results = Vec::new();
+                for r in backends() {
+                    let mut dst = vec![0.0f32; out_len];
+                    let mut ix = if bwd { ix0.clone() } else { vec![0u32; g] };
+                    let args = Args {
+                        src: &src,
+                        dst: &mut dst,
+                        slope: 0.0,
+                        slopes: &[],
+                        layout: rectifier::ChannelLayout::ChannelsLast,
+                        k,
+                        maxout_layout: layout,
+                        indices: &mut ix,
+                        grad_mode: MaxoutGradMode::Overwrite,
+                    };
+                    op.call(r, args).unwrap();
+                    results.push((r.backend(), dst, ix));
+                }
+                let (_, want, want_ix) = &results[0];
+                for (b, got, got_ix) in &results[1..] {
+                    let ctx = format!("{} {layout:?} k={k} on {b}", op.name());
+                    assert_bits_eq(got, want, &[], &ctx);
+                    if op == Op::Maxout {
+                        assert_eq!(got_ix, want_ix, "{ctx}");
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        Op::ALL
+            .iter()
+            .filter(|op| op.params() == Params::Maxout)
+            .count(),
+        2
+    );
+}

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use rectifier::inventory::{Args, Op, Params};
-use rectifier::{Backend, ChannelLayout, Element, Rectifier, supported_backends};
+use rectifier::{
+    Backend, ChannelLayout, Element, MaxoutGradMode, MaxoutLayout, Rectifier, supported_backends,
+};
 
 /// One handle per backend this CPU supports, forced (the Highway way: every test runs once per
 /// ISA compiled in and supported). The scalar reference is among them.
@@ -214,6 +216,10 @@ pub fn run_op<T: TestElement>(
         slope,
         slopes,
         layout,
+        k: 1,
+        maxout_layout: MaxoutLayout::Interleaved,
+        indices: &mut [],
+        grad_mode: MaxoutGradMode::Overwrite,
     };
     op.call(r, args)
         .unwrap_or_else(|e| panic!("{} failed: {e}", op.name()));
