@@ -73,7 +73,7 @@ pub(crate) mod sealed {
         /// `f32`, `u64` for `f64`), selected by the same masks: maxout's index vectors.
         type U<S: Simd>: Copy + Pod;
         /// One lane of [`Self::U`]: `u32` or `u64`.
-        type ULane: Copy + Pod + Into<u64> + TryFrom<u64>;
+        type ULane: Copy + Pod + Into<u64> + TryFrom<u64> + From<u32>;
 
         /// Lanes per vector for `S`.
         fn lanes<S: Simd>() -> usize;
@@ -100,6 +100,8 @@ pub(crate) mod sealed {
         fn u_splat<S: Simd>(s: S, x: u64) -> Self::U<S>;
         /// `m ? t : f` on index vectors, with a mask of [`Self::V`] lanes.
         fn u_select<S: Simd>(s: S, m: Self::M<S>, t: Self::U<S>, f: Self::U<S>) -> Self::U<S>;
+        /// Lane-wise `a == b`, as a mask of [`Self::V`] lanes.
+        fn u_eq<S: Simd>(s: S, a: Self::U<S>, b: Self::U<S>) -> Self::M<S>;
         /// Wrapping lane-wise sum.
         fn u_add<S: Simd>(s: S, a: Self::U<S>, b: Self::U<S>) -> Self::U<S>;
         fn v_xor<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
@@ -142,7 +144,7 @@ macro_rules! impl_element {
      $splat:ident, $as_simd:ident, $as_mut_simd:ident, $pload:ident, $pstore:ident,
      $gt:ident, $ge:ident, $lt:ident, $le:ident, $eq:ident, $and_m:ident, $not_m:ident,
      $select:ident, $mul:ident, $and:ident, $xor:ident, $from_u:ident, $splat_u:ident,
-     $u:ident, $select_u:ident, $add_u:ident) => {
+     $u:ident, $select_u:ident, $add_u:ident, $eq_u:ident) => {
         impl Element for $t {
             type Bits = $bits;
             const NAME: &'static str = $name;
@@ -258,6 +260,10 @@ macro_rules! impl_element {
                 s.$select_u(m, t, f)
             }
             #[inline(always)]
+            fn u_eq<S: Simd>(s: S, a: S::$u, b: S::$u) -> S::$m {
+                s.$eq_u(a, b)
+            }
+            #[inline(always)]
             fn u_add<S: Simd>(s: S, a: S::$u, b: S::$u) -> S::$u {
                 s.$add_u(a, b)
             }
@@ -306,7 +312,8 @@ impl_element!(
     splat_u32s,
     u32s,
     select_u32s,
-    add_u32s
+    add_u32s,
+    equal_u32s
 );
 
 impl_element!(
@@ -338,5 +345,6 @@ impl_element!(
     splat_u64s,
     u64s,
     select_u64s,
-    add_u64s
+    add_u64s,
+    equal_u64s
 );

@@ -82,3 +82,22 @@ pub fn split_even_odd<S: pulp::Simd, T: crate::Element>(
         unreachable!("no in-register even/odd split on this architecture")
     }
 }
+
+/// The inverse of [`split_even_odd`]: `(e, o)` zipped into `[e0, o0, e1, o1, ..]` (first
+/// vector) and its second half. Only called when [`has_split_even_odd`] is true.
+#[inline(always)]
+pub fn zip_even_odd<S: pulp::Simd, T: crate::Element>(
+    s: S,
+    e: T::V<S>,
+    o: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::zip_even_odd::<S, T>(s, e, o)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, e, o);
+        unreachable!("no in-register zip on this architecture")
+    }
+}

@@ -129,3 +129,51 @@ pub fn split_even_odd<S: Simd, T: Element>(_s: S, a: T::V<S>, b: T::V<S>) -> (T:
         }
     }
 }
+
+/// See [`crate::arch::zip_even_odd`]. AVX-512: `vpermt2ps`/`vpermt2pd`; AVX2: in-lane unpacks,
+/// then 128-bit halves combined.
+#[inline(always)]
+pub fn zip_even_odd<S: Simd, T: Element>(_s: S, e: T::V<S>, o: T::V<S>) -> (T::V<S>, T::V<S>) {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let is_v3 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>();
+    let f32_ = size_of::<T>() == 4;
+    // SAFETY: as in `split_even_odd`.
+    unsafe {
+        if is_v4 && f32_ {
+            let (e, o): (__m512, __m512) = (tc(&e), tc(&o));
+            let il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            let ih =
+                _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            (
+                tc(&_mm512_permutex2var_ps(e, il, o)),
+                tc(&_mm512_permutex2var_ps(e, ih, o)),
+            )
+        } else if is_v4 {
+            let (e, o): (__m512d, __m512d) = (tc(&e), tc(&o));
+            let il = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+            let ih = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+            (
+                tc(&_mm512_permutex2var_pd(e, il, o)),
+                tc(&_mm512_permutex2var_pd(e, ih, o)),
+            )
+        } else if is_v3 && f32_ {
+            let (e, o): (__m256, __m256) = (tc(&e), tc(&o));
+            let (l, h) = (_mm256_unpacklo_ps(e, o), _mm256_unpackhi_ps(e, o));
+            (
+                tc(&_mm256_permute2f128_ps::<0x20>(l, h)),
+                tc(&_mm256_permute2f128_ps::<0x31>(l, h)),
+            )
+        } else if is_v3 {
+            let (e, o): (__m256d, __m256d) = (tc(&e), tc(&o));
+            let (l, h) = (_mm256_unpacklo_pd(e, o), _mm256_unpackhi_pd(e, o));
+            (
+                tc(&_mm256_permute2f128_pd::<0x20>(l, h)),
+                tc(&_mm256_permute2f128_pd::<0x31>(l, h)),
+            )
+        } else {
+            unreachable!("zip_even_odd on a token without it")
+        }
+    }
+}

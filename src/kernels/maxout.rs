@@ -20,7 +20,8 @@ use pulp::{Simd, WithSimd};
 use super::{UNROLL, head_len};
 use crate::dispatch::Kernel;
 use crate::element::Element;
-use crate::ops::maxout::{MaxoutGradMode, MaxoutIndex, MaxoutLayout};
+use crate::error::Error;
+use crate::ops::maxout::{MaxoutGradMode, MaxoutIndex, MaxoutLayout, check_indices};
 use crate::reference;
 
 /// One step of the lane rule: candidate `c` (at position `j`, later than every position seen by
@@ -446,14 +447,14 @@ pub struct MaxoutBackwardKernel<'a, T, I> {
     pub mode: MaxoutGradMode,
 }
 
-/// Groups per tile of the planar overwrite path: `dy` and `indices` of a tile stay in L1 while
-/// the `k` planes are written.
+/// Groups per tile of the planar overwrite path: the tile's indices, widened once to index
+/// lanes, stay in L1 while the `k` planes are written.
 const BACKWARD_TILE: usize = 1024;
 
 impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
-    type Output = ();
+    type Output = Result<(), Error>;
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) {
+    fn with_simd<S: Simd>(self, s: S) -> Result<(), Error> {
         let MaxoutBackwardKernel {
             dy,
             indices,
@@ -462,54 +463,135 @@ impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
             dx,
             mode,
         } = self;
-        let groups = dy.len();
+        // Before anything is written; here the check is compiled for the backend's ISA.
+        check_indices(indices, k)?;
         match (layout, mode) {
-            (MaxoutLayout::Planar, MaxoutGradMode::Overwrite) if k > 1 => {
-                // Plane `j` of a tile: `indices[g] == j ? dy[g] : +0`, element-wise.
-                let mut jbuf = [T::ZERO; BACKWARD_TILE];
-                let mut t = 0;
-                while t < groups {
-                    let len = BACKWARD_TILE.min(groups - t);
-                    let (dyt, ixt) = (&dy[t..t + len], &indices[t..t + len]);
-                    for j in 0..k {
-                        // Where the plane takes `dy`, as an all-ones/zero pattern of `T`.
-                        let (jb, _) = jbuf.split_at_mut(len);
-                        for (b, &i) in jb.iter_mut().zip(ixt) {
-                            *b = if i.to_usize() == j {
-                                T::from_bits(!T::ZERO.to_bits())
-                            } else {
-                                T::ZERO
-                            };
-                        }
-                        let out = &mut dx[j * groups + t..j * groups + t + len];
-                        super::map_with_slope(s, KeepWhere, dyt, jb, out);
-                    }
-                    t += len;
-                }
+            (_, MaxoutGradMode::Overwrite) if k == 1 || layout == MaxoutLayout::Planar => {
+                backward_planar_overwrite::<S, T, I>(s, dy, indices, k, dx)
             }
-            _ => {
-                if mode == MaxoutGradMode::Overwrite {
-                    dx.fill(T::ZERO);
-                }
-                scatter(dy, indices, k, layout, dx, mode);
+            (MaxoutLayout::Interleaved, MaxoutGradMode::Overwrite) => {
+                let g = match k {
+                    2 => backward_interleaved_pow2::<S, T, I, 2>(s, dy, indices, dx),
+                    4 => backward_interleaved_pow2::<S, T, I, 4>(s, dy, indices, dx),
+                    8 => backward_interleaved_pow2::<S, T, I, 8>(s, dy, indices, dx),
+                    16 => backward_interleaved_pow2::<S, T, I, 16>(s, dy, indices, dx),
+                    _ => 0,
+                };
+                let dx = &mut dx[g * k..];
+                dx.fill(T::ZERO);
+                scatter(&dy[g..], &indices[g..], k, layout, dx, mode);
             }
+            _ => scatter(dy, indices, k, layout, dx, mode),
         }
+        Ok(())
     }
 }
 
-/// `dy` where the mask is all ones, else `+0` (a bitwise and: bits of `dy` kept).
-#[derive(Clone, Copy)]
-struct KeepWhere;
+/// A full vector of indices `ix[..lanes]`, widened to index lanes.
+#[inline(always)]
+fn load_indices<S: Simd, T: Element, I: MaxoutIndex>(s: S, ix: &[I]) -> T::U<S> {
+    let mut u = T::u_splat(s, 0);
+    let lanes: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut u));
+    for (l, &i) in lanes.iter_mut().zip(ix) {
+        *l = T::ULane::from(i.to_u32());
+    }
+    u
+}
 
-impl<T: Element> super::WithSlope<T> for KeepWhere {
-    #[inline(always)]
-    fn scalar(self, dy: T, mask: T) -> T {
-        T::from_bits(dy.to_bits() & mask.to_bits())
+/// Planar overwrite (and `k = 1`): plane `j` is `indices[g] == j ? dy[g] : +0`, element-wise.
+#[inline(always)]
+fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
+    s: S,
+    dy: &[T],
+    indices: &[I],
+    k: usize,
+    dx: &mut [T],
+) {
+    let groups = dy.len();
+    let lanes = T::lanes::<S>();
+    let zero = T::v_splat(s, T::ZERO);
+    let mut ibuf = [T::ULane::from(0u32); BACKWARD_TILE];
+    let mut t = 0;
+    while t < groups {
+        let len = BACKWARD_TILE.min(groups - t);
+        let (dyt, ixt) = (&dy[t..t + len], &indices[t..t + len]);
+        for (b, &i) in ibuf.iter_mut().zip(ixt) {
+            *b = T::ULane::from(i.to_u32());
+        }
+        let full = len / lanes * lanes;
+        for j in 0..k {
+            let jv = T::u_splat(s, j as u64);
+            let out = &mut dx[j * groups + t..j * groups + t + len];
+            let mut v = 0;
+            while v < full {
+                let d = T::as_simd::<S>(&dyt[v..v + lanes]).0[0];
+                let iv: T::U<S> = bytemuck::pod_read_unaligned(
+                    bytemuck::cast_slice::<T::ULane, u8>(&ibuf[v..v + lanes]),
+                );
+                store::<S, T>(&mut out[v..], T::v_select(s, T::u_eq(s, iv, jv), d, zero));
+                v += lanes;
+            }
+            if v < len {
+                let d = T::partial_load(s, &dyt[v..]);
+                // Lanes past `len` hold stale indices: only the first `len - v` lanes are stored.
+                let iv: T::U<S> = bytemuck::pod_read_unaligned(
+                    bytemuck::cast_slice::<T::ULane, u8>(&ibuf[v..v + lanes]),
+                );
+                T::partial_store(
+                    s,
+                    &mut out[v..],
+                    T::v_select(s, T::u_eq(s, iv, jv), d, zero),
+                );
+            }
+        }
+        t += len;
     }
-    #[inline(always)]
-    fn simd<S: Simd>(self, s: S, dy: T::V<S>, mask: T::V<S>) -> T::V<S> {
-        T::v_and(s, dy, mask)
+}
+
+/// Interleaved overwrite with `k = K` (a power of two `<= 16`), `lanes` groups at a time: the
+/// `K` planes `indices == j ? dy : +0` zipped in registers into `K` vectors of `dx`. Returns
+/// the number of groups done (0 where the ISA has no in-register zip).
+#[inline(always)]
+fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize>(
+    s: S,
+    dy: &[T],
+    indices: &[I],
+    dx: &mut [T],
+) -> usize {
+    if !crate::arch::has_split_even_odd::<S, T>() {
+        return 0;
     }
+    let lanes = T::lanes::<S>();
+    let groups = dy.len();
+    assert!(dx.len() == groups * K && indices.len() == groups);
+    let zero = T::v_splat(s, T::ZERO);
+    let mut g = 0;
+    while g + lanes <= groups {
+        let d = T::as_simd::<S>(&dy[g..g + lanes]).0[0];
+        let iv = load_indices::<S, T, I>(s, &indices[g..g + lanes]);
+        let mut v = [zero; K];
+        for (j, p) in v.iter_mut().enumerate() {
+            *p = T::v_select(s, T::u_eq(s, iv, T::u_splat(s, j as u64)), d, zero);
+        }
+        // log2(K) perfect shuffles, the inverse of `interleaved_pow2`'s unshuffles.
+        let mut stages = K;
+        while stages > 1 {
+            let mut w = v;
+            for i in 0..K / 2 {
+                let (a, b) = crate::arch::zip_even_odd::<S, T>(s, v[i], v[K / 2 + i]);
+                w[2 * i] = a;
+                w[2 * i + 1] = b;
+            }
+            v = w;
+            stages /= 2;
+        }
+        let out = &mut dx[g * K..(g + lanes) * K];
+        for (j, &x) in v.iter().enumerate() {
+            store::<S, T>(&mut out[j * lanes..], x);
+        }
+        g += lanes;
+    }
+    g
 }
 
 /// `dx[position of (g, indices[g])] = dy[g]` or `+= dy[g]`.
@@ -546,7 +628,8 @@ fn scatter<T: Element, I: MaxoutIndex>(
 }
 
 impl<T: Element, I: MaxoutIndex> Kernel for MaxoutBackwardKernel<'_, T, I> {
-    fn reference(self) {
+    fn reference(self) -> Result<(), Error> {
+        check_indices(self.indices, self.k)?;
         reference::maxout_backward(
             self.dy,
             self.indices,
@@ -554,6 +637,7 @@ impl<T: Element, I: MaxoutIndex> Kernel for MaxoutBackwardKernel<'_, T, I> {
             self.layout,
             self.dx,
             self.mode,
-        )
+        );
+        Ok(())
     }
 }

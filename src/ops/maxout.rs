@@ -71,6 +71,8 @@ pub trait MaxoutIndex:
     fn from_u64(i: u64) -> Self;
     /// As a position.
     fn to_usize(self) -> usize;
+    /// As a `u32` (lossless).
+    fn to_u32(self) -> u32;
 }
 
 macro_rules! impl_index {
@@ -90,6 +92,10 @@ macro_rules! impl_index {
             #[inline(always)]
             fn to_usize(self) -> usize {
                 self as usize
+            }
+            #[inline(always)]
+            fn to_u32(self) -> u32 {
+                self as u32
             }
         }
     )*};
@@ -130,10 +136,12 @@ fn groups_of(what: &'static str, len: usize, k: usize) -> Result<usize, Error> {
 }
 
 /// Every index `< k`, or the first group whose index is not. One pass that the compiler
-/// vectorises (a max, then a search only on failure).
-fn check_indices<I: MaxoutIndex>(indices: &[I], k: usize) -> Result<(), Error> {
-    let max = indices.iter().fold(0usize, |m, &i| m.max(i.to_usize()));
-    if indices.is_empty() || max < k {
+/// vectorises (a max in the index's width, then a search only on failure). Called by the
+/// kernel, inside the SIMD region, before anything is written.
+#[inline(always)]
+pub(crate) fn check_indices<I: MaxoutIndex>(indices: &[I], k: usize) -> Result<(), Error> {
+    let max = indices.iter().fold(0u32, |m, &i| m.max(i.to_u32()));
+    if indices.is_empty() || (max as usize) < k {
         return Ok(());
     }
     let group = indices
@@ -217,7 +225,8 @@ impl Rectifier {
         let groups = groups_of("dx", dx.len(), k)?;
         check_len("dy", groups, dy.len())?;
         check_len("indices", groups, indices.len())?;
-        check_indices(indices, k)?;
+        // The kernel checks the indices (`check_indices`) before it writes anything: there the
+        // check is compiled for the backend's ISA.
         self.run(MaxoutBackwardKernel {
             dy,
             indices,
@@ -225,8 +234,7 @@ impl Rectifier {
             layout,
             dx,
             mode,
-        });
-        Ok(())
+        })
     }
 }
 
