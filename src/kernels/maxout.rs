@@ -230,9 +230,17 @@ fn interleaved_block<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     }
 }
 
-/// Groups `g .. g + lanes` of the interleaved layout with `k = K` (a power of two `<= 16`):
-/// `K` vectors split into planes in registers, then the planar rule. `false` (nothing done) if
-/// the ISA has no in-register split.
+/// Groups `g .. end` (whole vectors of `lanes` groups) of the interleaved layout with `k = K` (a
+/// power of two `<= 16`), reduced while they are transposed in registers. Returns the first
+/// group not done (`g` itself where the ISA has no in-register split).
+///
+/// Each stage splits consecutive pairs of vectors into even and odd stream positions
+/// ([`crate::arch::split_even_odd`]): a stream with `m` slots per group becomes two streams
+/// with `m / 2` slots, where lane `l` of the even one holds slot `2x` and the odd one slot
+/// `2x + 1` of the same group. The two are reduced at once by the lane rule (the odd slot's
+/// pieces all come later), so each stage halves the vectors: `K` values are permuted at the
+/// first stage and `K / 2`, `K / 4`, ... (plus as many index vectors) later, instead of
+/// `K log2(K)` for a full transposition.
 #[inline(always)]
 fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const IDX: bool>(
     s: S,
@@ -247,6 +255,16 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
         return g;
     }
     assert!(end * K <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
+    // After the first split, lane `l` of even vector `i` holds piece `2 (i lanes + l) mod K`
+    // of its group (and the odd vector the next piece).
+    let mut even_first = [T::u_splat(s, 0); K];
+    for (i, v) in even_first.iter_mut().enumerate() {
+        let lanes_of: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(v));
+        for (l, x) in lanes_of.iter_mut().enumerate() {
+            *x = T::ULane::from(((2 * (i * lanes + l)) % K) as u32);
+        }
+    }
+    let one = T::u_splat(s, 1);
     while g + lanes <= end {
         let p = z[g * K..].as_ptr();
         let mut v = [T::v_splat(s, T::ZERO); K];
@@ -254,28 +272,37 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
             // SAFETY: `(g + lanes) * K <= end * K <= z.len()`: the `K` vectors are inside `z`.
             *x = unsafe { load::<S, T>(p.add(i * lanes)) };
         }
-        // log2(K) perfect unshuffles: each moves position p of the block to p / 2 (even p) or
-        // K * lanes / 2 + p / 2 (odd p), so after log2(K) of them piece j of group l is at
-        // lane l of vector j.
-        let mut stages = K;
-        while stages > 1 {
-            let mut w = v;
-            for i in 0..K / 2 {
-                let (e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
-                w[i] = e;
-                w[K / 2 + i] = o;
+        let mut at = even_first;
+        for i in 0..K / 2 {
+            let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
+            let mut a = even_first[i];
+            step::<S, T>(s, &mut e, &mut a, o, T::u_add(s, even_first[i], one));
+            v[i] = e;
+            at[i] = a;
+        }
+        let mut m = K / 2;
+        while m > 1 {
+            for i in 0..m / 2 {
+                let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
+                let (mut ea, oa) = if IDX {
+                    let (x, y) = crate::arch::split_even_odd::<S, T>(
+                        s,
+                        bytemuck::cast(at[2 * i]),
+                        bytemuck::cast(at[2 * i + 1]),
+                    );
+                    (bytemuck::cast(x), bytemuck::cast(y))
+                } else {
+                    (at[0], at[0])
+                };
+                step::<S, T>(s, &mut e, &mut ea, o, oa);
+                v[i] = e;
+                at[i] = ea;
             }
-            v = w;
-            stages /= 2;
+            m /= 2;
         }
-        let mut best = v[0];
-        let mut at = T::u_splat(s, 0);
-        for (j, &c) in v.iter().enumerate().skip(1) {
-            step::<S, T>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
-        }
-        store::<S, T>(&mut values[g..], best);
+        store::<S, T>(&mut values[g..], v[0]);
         if IDX {
-            store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
+            store_indices::<S, T, I>(&mut ix[g..g + lanes], at[0]);
         }
         g += lanes;
     }
