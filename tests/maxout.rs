@@ -728,3 +728,29 @@ fn inventory_rows() {
         2
     );
 }
+
+/// Outputs of 16 MiB and more take the streaming-store paths (aligned starts and not).
+#[test]
+fn backward_large_outputs() {
+    let mut rng = Rng(5);
+    let k = 4;
+    let groups = (17 << 20) / 4 / k + 5;
+    let dy: Vec<f32> = mixed_data(&mut rng, groups);
+    let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();
+    for layout in LAYOUTS {
+        let mut want = vec![1.0f32; groups * k];
+        reference()
+            .maxout_backward(&dy, &ix, k, layout, &mut want, MaxoutGradMode::Overwrite)
+            .unwrap();
+        for r in simd_backends() {
+            for off in [0usize, 1, 4] {
+                let mut buf = vec![1.0f32; groups * k + 16];
+                let dx = &mut buf[off..off + groups * k];
+                r.maxout_backward(&dy, &ix, k, layout, dx, MaxoutGradMode::Overwrite)
+                    .unwrap();
+                let ctx = format!("large {layout:?} on {} offset {off}", r.backend());
+                assert_bits_eq(dx, &want, &[], &ctx);
+            }
+        }
+    }
+}

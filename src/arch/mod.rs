@@ -101,3 +101,45 @@ pub fn zip_even_odd<S: pulp::Simd, T: crate::Element>(
         unreachable!("no in-register zip on this architecture")
     }
 }
+
+/// Whether [`stream`] has a non-temporal store for `S` (x86 AVX2 and AVX-512).
+#[inline(always)]
+pub fn can_stream<S: pulp::Simd>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::has_split_even_odd::<S>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A non-temporal store of one vector (it skips the read-for-ownership of the line; for
+/// outputs of at least [`STREAM_MIN_BYTES`]). Call [`stream_fence`] after the last one.
+///
+/// # Safety
+/// [`can_stream`] is true for `S`, and `dst` is valid for writes and aligned to the vector size.
+#[inline(always)]
+pub unsafe fn stream<S: pulp::Simd, T: crate::Element>(dst: *mut T::V<S>, v: T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: forwarded from the caller.
+        unsafe { x86::stream::<S, T>(dst, v) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dst, v);
+        unreachable!("no streaming store on this architecture")
+    }
+}
+
+/// Orders earlier [`stream`] stores before any later store (a no-op where there are none).
+#[inline(always)]
+pub fn stream_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `sfence` is SSE, part of x86-64's baseline.
+    unsafe {
+        core::arch::x86_64::_mm_sfence()
+    };
+}

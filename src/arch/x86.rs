@@ -177,3 +177,26 @@ pub fn zip_even_odd<S: Simd, T: Element>(_s: S, e: T::V<S>, o: T::V<S>) -> (T::V
         }
     }
 }
+
+/// See [`crate::arch::stream`].
+///
+/// # Safety
+/// `S` is `V4` or `V3`; `dst` is valid for writes and aligned to the vector size.
+#[inline(always)]
+pub unsafe fn stream<S: Simd, T: Element>(dst: *mut T::V<S>, v: T::V<S>) {
+    // SAFETY: the caller guarantees the token (AVX-512F for 64-byte vectors, AVX for 32-byte
+    // ones) and an aligned, writable `dst`; the transmutes are between equal-sized vectors.
+    unsafe {
+        if size_of::<T::V<S>>() == 64 {
+            core::arch::x86_64::_mm512_stream_si512(
+                dst.cast(),
+                core::mem::transmute_copy::<T::V<S>, core::arch::x86_64::__m512i>(&v),
+            );
+        } else {
+            core::arch::x86_64::_mm256_stream_si256(
+                dst.cast(),
+                core::mem::transmute_copy::<T::V<S>, core::arch::x86_64::__m256i>(&v),
+            );
+        }
+    }
+}

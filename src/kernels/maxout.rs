@@ -525,7 +525,23 @@ fn load_indices<S: Simd, T: Element, I: MaxoutIndex>(s: S, ix: &[I]) -> T::U<S> 
     u
 }
 
-/// Planar overwrite (and `k = 1`): plane `j` is `indices[g] == j ? dy[g] : +0`, element-wise.
+/// Stores a full vector to `out[..lanes]`; with a non-temporal store when `nt` (then `out`
+/// must start on a vector boundary, checked).
+#[inline(always)]
+fn put<S: Simd, T: Element>(out: &mut [T], v: T::V<S>, nt: bool) {
+    if nt {
+        let vbytes = size_of::<T::V<S>>();
+        assert!(out.len() >= T::lanes::<S>() && (out.as_ptr() as usize).is_multiple_of(vbytes));
+        // SAFETY: `nt` is only set where `arch::can_stream::<S>()`; the assert checks the
+        // length and the alignment.
+        unsafe { crate::arch::stream::<S, T>(out.as_mut_ptr().cast(), v) }
+    } else {
+        store::<S, T>(out, v)
+    }
+}
+
+/// Planar overwrite (and `k = 1`): plane `j` is `indices[g] == j ? dy[g] : +0`, element-wise,
+/// with each plane's writes aligned, and streamed when `dx` is large.
 #[inline(always)]
 fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
     s: S,
@@ -536,8 +552,9 @@ fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
 ) {
     let groups = dy.len();
     let lanes = T::lanes::<S>();
+    let nt = crate::arch::can_stream::<S>() && size_of_val(dx) >= crate::arch::STREAM_MIN_BYTES;
     let zero = T::v_splat(s, T::ZERO);
-    let mut ibuf = [T::ULane::from(0u32); BACKWARD_TILE];
+    let mut ibuf = [T::ULane::from(0u32); BACKWARD_TILE + 64];
     let mut t = 0;
     while t < groups {
         let len = BACKWARD_TILE.min(groups - t);
@@ -545,22 +562,38 @@ fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
         for (b, &i) in ibuf.iter_mut().zip(ixt) {
             *b = T::ULane::from(i.to_u32());
         }
-        let full = len / lanes * lanes;
         for j in 0..k {
             let jv = T::u_splat(s, j as u64);
             let out = &mut dx[j * groups + t..j * groups + t + len];
-            let mut v = 0;
-            while v < full {
+            // (`ibuf` has `lanes` of slack: lanes past the end of a partial vector hold stale
+            // indices, never stored.)
+            let head = head_len::<S, T>(out);
+            if head > 0 {
+                let d = T::partial_load(s, &dyt[..head]);
+                let iv: T::U<S> = bytemuck::pod_read_unaligned(
+                    bytemuck::cast_slice::<T::ULane, u8>(&ibuf[..lanes]),
+                );
+                T::partial_store(
+                    s,
+                    &mut out[..head],
+                    T::v_select(s, T::u_eq(s, iv, jv), d, zero),
+                );
+            }
+            let mut v = head;
+            while v + lanes <= len {
                 let d = T::as_simd::<S>(&dyt[v..v + lanes]).0[0];
                 let iv: T::U<S> = bytemuck::pod_read_unaligned(
                     bytemuck::cast_slice::<T::ULane, u8>(&ibuf[v..v + lanes]),
                 );
-                store::<S, T>(&mut out[v..], T::v_select(s, T::u_eq(s, iv, jv), d, zero));
+                put::<S, T>(
+                    &mut out[v..],
+                    T::v_select(s, T::u_eq(s, iv, jv), d, zero),
+                    nt,
+                );
                 v += lanes;
             }
             if v < len {
                 let d = T::partial_load(s, &dyt[v..]);
-                // Lanes past `len` hold stale indices: only the first `len - v` lanes are stored.
                 let iv: T::U<S> = bytemuck::pod_read_unaligned(
                     bytemuck::cast_slice::<T::ULane, u8>(&ibuf[v..v + lanes]),
                 );
@@ -572,6 +605,9 @@ fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
             }
         }
         t += len;
+    }
+    if nt {
+        crate::arch::stream_fence();
     }
 }
 
@@ -592,7 +628,26 @@ fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize
     let groups = dy.len();
     assert!(dx.len() == groups * K && indices.len() == groups);
     let zero = T::v_splat(s, T::ZERO);
-    let mut g = 0;
+    // Start where `dx[g * K]` is on a vector boundary, if some `g` is (the groups before it go
+    // through the caller's scalar path); then the stores are aligned, and streamed when large.
+    let head = head_len::<S, T>(dx);
+    let g0 = if head.is_multiple_of(K) { head / K } else { 0 };
+    let aligned = (dx[g0 * K..].as_ptr() as usize).is_multiple_of(size_of::<T::V<S>>());
+    let nt = aligned
+        && crate::arch::can_stream::<S>()
+        && size_of_val(dx) >= crate::arch::STREAM_MIN_BYTES;
+    if g0 > 0 {
+        dx[..g0 * K].fill(T::ZERO);
+        scatter(
+            &dy[..g0],
+            &indices[..g0],
+            K,
+            MaxoutLayout::Interleaved,
+            &mut dx[..g0 * K],
+            MaxoutGradMode::Overwrite,
+        );
+    }
+    let mut g = g0;
     while g + lanes <= groups {
         let d = T::as_simd::<S>(&dy[g..g + lanes]).0[0];
         let iv = load_indices::<S, T, I>(s, &indices[g..g + lanes]);
@@ -614,9 +669,12 @@ fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize
         }
         let out = &mut dx[g * K..(g + lanes) * K];
         for (j, &x) in v.iter().enumerate() {
-            store::<S, T>(&mut out[j * lanes..], x);
+            put::<S, T>(&mut out[j * lanes..], x, nt);
         }
         g += lanes;
+    }
+    if nt {
+        crate::arch::stream_fence();
     }
     g
 }
