@@ -496,6 +496,9 @@ impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
             (_, MaxoutGradMode::Overwrite) if k == 1 || layout == MaxoutLayout::Planar => {
                 backward_planar_overwrite::<S, T, I>(s, dy, indices, k, dx)
             }
+            (MaxoutLayout::Interleaved, MaxoutGradMode::Overwrite) if k >= T::lanes::<S>() => {
+                backward_interleaved_large::<S, T, I>(s, dy, indices, k, dx)
+            }
             (MaxoutLayout::Interleaved, MaxoutGradMode::Overwrite) => {
                 let g = match k {
                     2 => backward_interleaved_pow2::<S, T, I, 2>(s, dy, indices, dx),
@@ -608,6 +611,46 @@ fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
     }
     if nt {
         crate::arch::stream_fence();
+    }
+}
+
+/// Interleaved overwrite with `k >= lanes`, group by group: every vector of the group is
+/// `position == indices[g] ? dy[g] : +0`, from two broadcasts (no permutes). A group whose `k`
+/// is not a multiple of `lanes` ends with a vector overlapping the previous one (the same
+/// values written twice).
+#[inline(always)]
+fn backward_interleaved_large<S: Simd, T: Element, I: MaxoutIndex>(
+    s: S,
+    dy: &[T],
+    indices: &[I],
+    k: usize,
+    dx: &mut [T],
+) {
+    let lanes = T::lanes::<S>();
+    debug_assert!(k >= lanes);
+    let zero = T::v_splat(s, T::ZERO);
+    let iota = iota::<S, T>(s);
+    let step_v = T::u_splat(s, lanes as u64);
+    let last = T::u_add(s, iota, T::u_splat(s, (k - lanes) as u64));
+    for ((chunk, &d), &i) in dx.chunks_exact_mut(k).zip(dy).zip(indices) {
+        let d = T::v_splat(s, d);
+        let iv = T::u_splat(s, i.to_u32() as u64);
+        let mut pos = iota;
+        let mut c = 0;
+        while c + lanes <= k {
+            store::<S, T>(
+                &mut chunk[c..],
+                T::v_select(s, T::u_eq(s, pos, iv), d, zero),
+            );
+            pos = T::u_add(s, pos, step_v);
+            c += lanes;
+        }
+        if c < k {
+            store::<S, T>(
+                &mut chunk[k - lanes..],
+                T::v_select(s, T::u_eq(s, last, iv), d, zero),
+            );
+        }
     }
 }
 
