@@ -160,6 +160,12 @@ fn planar_partial<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     }
 }
 
+/// Above this many planes, [`planar`] runs 8 vectors of groups at once (more independent
+/// chains of steps): 64 Ki `f32`, `k` = 16: 0.59x -> 0.61x memcpy, `k` = 8: 0.62x -> 0.66x.
+/// (Tiles reading 4 planes per pass, against L1 set conflicts between planes, measured slower:
+/// 0.43x at `k` = 16.)
+const MANY_PLANES: usize = 4;
+
 /// The planar layout (and any layout at `k = 1`): `values.len()` groups.
 #[inline(always)]
 fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
@@ -176,6 +182,12 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
         planar_partial::<S, T, I, IDX>(s, z, groups, k, 0, head, values, ix);
     }
     let mut g = head;
+    if k > MANY_PLANES {
+        while g + 8 * lanes <= groups {
+            planar_full::<S, T, I, 8, IDX>(s, z, groups, k, g, values, ix);
+            g += 8 * lanes;
+        }
+    }
     while g + UNROLL * lanes <= groups {
         planar_full::<S, T, I, UNROLL, IDX>(s, z, groups, k, g, values, ix);
         g += UNROLL * lanes;
