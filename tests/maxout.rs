@@ -754,3 +754,25 @@ fn backward_large_outputs() {
         }
     }
 }
+
+/// Inputs of 16 MiB and more with many planes take the tiled planar path.
+#[test]
+fn forward_large_planar() {
+    let mut rng = Rng(6);
+    let k = 16;
+    let groups = (17 << 20) / 4 / k + 37;
+    let z: Vec<f32> = tie_data(&mut rng, groups * k);
+    let want = reference_forward(&z, k, MaxoutLayout::Planar);
+    for r in simd_backends() {
+        let (mut v, mut i) = (vec![0.0f32; groups], vec![0u8; groups]);
+        r.maxout(&z, k, MaxoutLayout::Planar, &mut v, &mut i)
+            .unwrap();
+        assert_bits_eq(
+            &v,
+            &want.0,
+            &[],
+            &format!("large planar on {}", r.backend()),
+        );
+        assert!(i.iter().zip(&want.1).all(|(a, b)| *a as u32 == *b));
+    }
+}
