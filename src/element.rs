@@ -97,6 +97,10 @@ pub(crate) mod sealed {
         /// The IEEE product, rounded once (never fused with anything).
         fn v_mul_raw<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
         fn v_and<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+        /// The IEEE sum (used only to detect NaNs cheaply: a NaN operand makes it NaN).
+        fn v_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+        /// Whether any lane of `m` is set.
+        fn m_any<S: Simd>(s: S, m: Self::M<S>) -> bool;
         fn u_splat<S: Simd>(s: S, x: u64) -> Self::U<S>;
         /// `m ? t : f` on index vectors, with a mask of [`Self::V`] lanes.
         fn u_select<S: Simd>(s: S, m: Self::M<S>, t: Self::U<S>, f: Self::U<S>) -> Self::U<S>;
@@ -144,7 +148,7 @@ macro_rules! impl_element {
      $splat:ident, $as_simd:ident, $as_mut_simd:ident, $pload:ident, $pstore:ident,
      $gt:ident, $ge:ident, $lt:ident, $le:ident, $eq:ident, $and_m:ident, $not_m:ident,
      $select:ident, $mul:ident, $and:ident, $xor:ident, $from_u:ident, $splat_u:ident,
-     $u:ident, $select_u:ident, $add_u:ident, $eq_u:ident) => {
+     $u:ident, $select_u:ident, $add_u:ident, $eq_u:ident, $addv:ident, $first_true:ident) => {
         impl Element for $t {
             type Bits = $bits;
             const NAME: &'static str = $name;
@@ -252,6 +256,14 @@ macro_rules! impl_element {
                 s.$and(a, b)
             }
             #[inline(always)]
+            fn v_add<S: Simd>(s: S, a: S::$v, b: S::$v) -> S::$v {
+                s.$addv(a, b)
+            }
+            #[inline(always)]
+            fn m_any<S: Simd>(s: S, m: S::$m) -> bool {
+                s.$first_true(m) < S::$lanes
+            }
+            #[inline(always)]
             fn u_splat<S: Simd>(s: S, x: u64) -> S::$u {
                 s.$splat_u(x as $bits)
             }
@@ -313,7 +325,9 @@ impl_element!(
     u32s,
     select_u32s,
     add_u32s,
-    equal_u32s
+    equal_u32s,
+    add_f32s,
+    first_true_m32s
 );
 
 impl_element!(
@@ -346,5 +360,7 @@ impl_element!(
     u64s,
     select_u64s,
     add_u64s,
-    equal_u64s
+    equal_u64s,
+    add_f64s,
+    first_true_m64s
 );

@@ -43,6 +43,46 @@ pub fn step<S: Simd, T: Element>(
     *at = T::u_select(s, replace, j, *at);
 }
 
+/// [`step`] without the NaN handling: `c` replaces `best` iff `c > best` (ordered). Equal to
+/// [`step`] as long as no candidate is NaN (a NaN first element stays, since nothing compares
+/// greater than it); one compare instead of two. The callers check, with [`any_nan_in`],
+/// that the candidates held no NaN, and redo the work with [`step`] when they did.
+#[inline(always)]
+pub fn step_fast<S: Simd, T: Element>(
+    s: S,
+    best: &mut T::V<S>,
+    at: &mut T::U<S>,
+    c: T::V<S>,
+    j: T::U<S>,
+) {
+    let replace = T::v_gt(s, c, *best);
+    *best = T::v_select(s, replace, c, *best);
+    *at = T::u_select(s, replace, j, *at);
+}
+
+/// The lane rule, exact ([`step`]) or fast ([`step_fast`]).
+#[inline(always)]
+fn step_rule<S: Simd, T: Element, const FAST: bool>(
+    s: S,
+    best: &mut T::V<S>,
+    at: &mut T::U<S>,
+    c: T::V<S>,
+    j: T::U<S>,
+) {
+    if FAST {
+        step_fast::<S, T>(s, best, at, c, j)
+    } else {
+        step::<S, T>(s, best, at, c, j)
+    }
+}
+
+/// Whether a sum of candidates is NaN in some lane: then some candidate was NaN (or the sum
+/// met `inf - inf`, a harmless false alarm). Sums run on the adders, beside the compares.
+#[inline(always)]
+fn any_nan_in<S: Simd, T: Element>(s: S, sum: T::V<S>) -> bool {
+    T::m_any(s, T::m_not(s, T::v_eq(s, sum, sum)))
+}
+
 /// A full vector from `p` (any alignment).
 ///
 /// # Safety
@@ -104,26 +144,9 @@ fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: b
 ) {
     let lanes = T::lanes::<S>();
     assert!(k >= 1 && (k - 1) * stride + g + N * lanes <= z.len());
-    let base = z.as_ptr();
-    // SAFETY (every `load` below): the assert above bounds the furthest element read,
-    // `(k - 1) * stride + g + N * lanes - 1`.
-    // (Loops, not `array::from_fn`: a closure would not inherit the SIMD target features.)
-    let mut best = [T::v_splat(s, T::ZERO); N];
-    for (u, b) in best.iter_mut().enumerate() {
-        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
-    }
-    let mut at = [T::u_splat(s, 0); N];
-    let mut jv = T::u_splat(s, 0);
-    let one = T::u_splat(s, 1);
-    let mut row = base;
-    for _ in 1..k {
-        jv = T::u_add(s, jv, one);
-        // SAFETY: see above; `row` stays inside `z` (at most `(k - 1) * stride` past `base`).
-        row = unsafe { row.add(stride) };
-        for u in 0..N {
-            let c = unsafe { load::<S, T>(row.add(g + u * lanes)) };
-            step::<S, T>(s, &mut best[u], &mut at[u], c, jv);
-        }
+    let (mut best, mut at, nan) = planar_reduce::<S, T, N, true>(s, z.as_ptr(), stride, k, g);
+    if nan {
+        (best, at, _) = planar_reduce::<S, T, N, false>(s, z.as_ptr(), stride, k, g);
     }
     for u in 0..N {
         let o = g + u * lanes;
@@ -132,6 +155,53 @@ fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: b
             store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
         }
     }
+}
+
+/// The reduction of [`planar_full`]: `N` vectors of groups from `g` over `k` planes at
+/// `stride`, by the fast rule (then also whether a candidate may have been NaN) or the exact
+/// one. The caller has checked that every element read is inside the input at `base`.
+#[inline(always)]
+fn planar_reduce<S: Simd, T: Element, const N: usize, const FAST: bool>(
+    s: S,
+    base: *const T,
+    stride: usize,
+    k: usize,
+    g: usize,
+) -> ([T::V<S>; N], [T::U<S>; N], bool) {
+    let lanes = T::lanes::<S>();
+    // SAFETY (every `load` below): the caller checked `(k - 1) * stride + g + N * lanes` is
+    // within the input.
+    // (Loops, not `array::from_fn`: a closure would not inherit the SIMD target features.)
+    let mut best = [T::v_splat(s, T::ZERO); N];
+    for (u, b) in best.iter_mut().enumerate() {
+        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
+    }
+    let mut sum = [T::v_splat(s, T::ZERO); N];
+    let mut at = [T::u_splat(s, 0); N];
+    let mut jv = T::u_splat(s, 0);
+    let one = T::u_splat(s, 1);
+    let mut row = base;
+    for _ in 1..k {
+        jv = T::u_add(s, jv, one);
+        // SAFETY: see above; `row` stays inside the input (at most `(k - 1) * stride` on).
+        row = unsafe { row.add(stride) };
+        for u in 0..N {
+            let c = unsafe { load::<S, T>(row.add(g + u * lanes)) };
+            if FAST {
+                sum[u] = T::v_add(s, sum[u], c);
+            }
+            step_rule::<S, T, FAST>(s, &mut best[u], &mut at[u], c, jv);
+        }
+    }
+    let mut nan = false;
+    if FAST {
+        let mut total = sum[0];
+        for x in &sum[1..] {
+            total = T::v_add(s, total, *x);
+        }
+        nan = any_nan_in::<S, T>(s, total);
+    }
+    (best, at, nan)
 }
 
 /// Groups `g .. g + len` (`len < lanes`) of the planes as in [`planar_full`], by masked loads
@@ -344,41 +414,63 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
             // SAFETY: `(g + lanes) * K <= end * K <= z.len()`: the `K` vectors are inside `z`.
             *x = unsafe { load::<S, T>(p.add(i * lanes)) };
         }
-        let mut at = even_first;
-        for i in 0..K / 2 {
-            let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
-            let mut a = even_first[i];
-            step::<S, T>(s, &mut e, &mut a, o, T::u_add(s, even_first[i], one));
-            v[i] = e;
-            at[i] = a;
+        // The fast rule unless a candidate is NaN (a sum of the block on the adders tells).
+        let mut sum = v[0];
+        for x in &v[1..] {
+            sum = T::v_add(s, sum, *x);
         }
-        let mut m = K / 2;
-        while m > 1 {
-            for i in 0..m / 2 {
-                let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
-                let (mut ea, oa) = if IDX {
-                    let (x, y) = crate::arch::split_even_odd::<S, T>(
-                        s,
-                        bytemuck::cast(at[2 * i]),
-                        bytemuck::cast(at[2 * i + 1]),
-                    );
-                    (bytemuck::cast(x), bytemuck::cast(y))
-                } else {
-                    (at[0], at[0])
-                };
-                step::<S, T>(s, &mut e, &mut ea, o, oa);
-                v[i] = e;
-                at[i] = ea;
-            }
-            m /= 2;
-        }
-        store::<S, T>(&mut values[g..], v[0]);
+        let (best, at) = if any_nan_in::<S, T>(s, sum) {
+            pow2_reduce::<S, T, K, IDX, false>(s, v, &even_first, one)
+        } else {
+            pow2_reduce::<S, T, K, IDX, true>(s, v, &even_first, one)
+        };
+        store::<S, T>(&mut values[g..], best);
         if IDX {
-            store_indices::<S, T, I>(&mut ix[g..g + lanes], at[0]);
+            store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
         }
         g += lanes;
     }
     g
+}
+
+/// The reduction of one block of [`interleaved_pow2`] (`K` loaded vectors), by the exact or
+/// the fast rule.
+#[inline(always)]
+fn pow2_reduce<S: Simd, T: Element, const K: usize, const IDX: bool, const FAST: bool>(
+    s: S,
+    mut v: [T::V<S>; K],
+    even_first: &[T::U<S>; K],
+    one: T::U<S>,
+) -> (T::V<S>, T::U<S>) {
+    let mut at = *even_first;
+    for i in 0..K / 2 {
+        let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
+        let mut a = even_first[i];
+        step_rule::<S, T, FAST>(s, &mut e, &mut a, o, T::u_add(s, even_first[i], one));
+        v[i] = e;
+        at[i] = a;
+    }
+    let mut m = K / 2;
+    while m > 1 {
+        for i in 0..m / 2 {
+            let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
+            let (mut ea, oa) = if IDX {
+                let (x, y) = crate::arch::split_even_odd::<S, T>(
+                    s,
+                    bytemuck::cast(at[2 * i]),
+                    bytemuck::cast(at[2 * i + 1]),
+                );
+                (bytemuck::cast(x), bytemuck::cast(y))
+            } else {
+                (at[0], at[0])
+            };
+            step_rule::<S, T, FAST>(s, &mut e, &mut ea, o, oa);
+            v[i] = e;
+            at[i] = ea;
+        }
+        m /= 2;
+    }
+    (v[0], at[0])
 }
 
 /// The interleaved layout with `2 <= k`, small enough for the transposing path.
