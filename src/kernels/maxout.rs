@@ -161,6 +161,7 @@ fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: b
 /// `stride`, by the fast rule (then also whether a candidate may have been NaN) or the exact
 /// one. The caller has checked that every element read is inside the input at `base`.
 #[inline(always)]
+#[allow(clippy::type_complexity)]
 fn planar_reduce<S: Simd, T: Element, const N: usize, const FAST: bool>(
     s: S,
     base: *const T,
