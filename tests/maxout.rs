@@ -780,18 +780,23 @@ fn forward_large_planar() {
     let mut rng = Rng(6);
     let k = 16;
     let groups = (17 << 20) / 4 / k + 37;
-    let z: Vec<f32> = tie_data(&mut rng, groups * k);
-    let want = reference_forward(&z, k, MaxoutLayout::Planar);
-    for r in simd_backends() {
-        let (mut v, mut i) = (vec![0.0f32; groups], vec![0u8; groups]);
-        r.maxout(&z, k, MaxoutLayout::Planar, &mut v, &mut i)
-            .unwrap();
-        assert_bits_eq(
-            &v,
-            &want.0,
-            &[],
-            &format!("large planar on {}", r.backend()),
-        );
-        assert!(i.iter().zip(&want.1).all(|(a, b)| *a as u32 == *b));
+    let mut z: Vec<f32> = clean_data(&mut rng, groups * k);
+    for z in [z.clone(), {
+        z[groups * k / 2 + 3] = f32::from_bits(std::hint::black_box(0xffc0_1234));
+        z
+    }] {
+        let want = reference_forward(&z, k, MaxoutLayout::Planar);
+        for r in simd_backends() {
+            let (mut v, mut i) = (vec![0.0f32; groups], vec![0u8; groups]);
+            r.maxout(&z, k, MaxoutLayout::Planar, &mut v, &mut i)
+                .unwrap();
+            assert_bits_eq(
+                &v,
+                &want.0,
+                &[],
+                &format!("large planar on {}", r.backend()),
+            );
+            assert!(i.iter().zip(&want.1).all(|(a, b)| *a as u32 == *b));
+        }
     }
 }

@@ -261,26 +261,10 @@ fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
 ) {
     let lanes = T::lanes::<S>();
     assert!(k >= 1 && (k - 1) * stride + g + TILE_VECTORS * lanes <= z.len());
-    let base = z.as_ptr();
     let mut best = [T::v_splat(s, T::ZERO); TILE_VECTORS];
     let mut at = [T::u_splat(s, 0); TILE_VECTORS];
-    for (u, b) in best.iter_mut().enumerate() {
-        // SAFETY: (every `load`) the assert above bounds the furthest element read.
-        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
-    }
-    let mut j0 = 1;
-    while j0 < k {
-        let j1 = (j0 + PLANES_PER_PASS).min(k);
-        for u in 0..TILE_VECTORS {
-            let (mut b, mut a) = (best[u], at[u]);
-            for j in j0..j1 {
-                let c = unsafe { load::<S, T>(base.add(j * stride + g + u * lanes)) };
-                step::<S, T>(s, &mut b, &mut a, c, T::u_splat(s, j as u64));
-            }
-            best[u] = b;
-            at[u] = a;
-        }
-        j0 = j1;
+    if planar_tile_reduce::<S, T, true>(s, z.as_ptr(), stride, k, g, &mut best, &mut at) {
+        planar_tile_reduce::<S, T, false>(s, z.as_ptr(), stride, k, g, &mut best, &mut at);
     }
     for u in 0..TILE_VECTORS {
         let o = g + u * lanes;
@@ -289,6 +273,50 @@ fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
             store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
         }
     }
+}
+
+/// The reduction of [`planar_tile`] by the fast rule (returning whether a candidate may have
+/// been NaN) or the exact one. The caller checked the furthest element read is in the input.
+#[inline(always)]
+fn planar_tile_reduce<S: Simd, T: Element, const FAST: bool>(
+    s: S,
+    base: *const T,
+    stride: usize,
+    k: usize,
+    g: usize,
+    best: &mut [T::V<S>; TILE_VECTORS],
+    at: &mut [T::U<S>; TILE_VECTORS],
+) -> bool {
+    let lanes = T::lanes::<S>();
+    for (u, b) in best.iter_mut().enumerate() {
+        // SAFETY: (every `load`) the caller checked `(k - 1) * stride + g + TILE_VECTORS *
+        // lanes` is within the input.
+        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
+    }
+    *at = [T::u_splat(s, 0); TILE_VECTORS];
+    let mut sum = T::v_splat(s, T::ZERO);
+    let mut j0 = 1;
+    while j0 < k {
+        let j1 = (j0 + PLANES_PER_PASS).min(k);
+        for u in 0..TILE_VECTORS {
+            let (mut b, mut a) = (best[u], at[u]);
+            let mut part = T::v_splat(s, T::ZERO);
+            for j in j0..j1 {
+                let c = unsafe { load::<S, T>(base.add(j * stride + g + u * lanes)) };
+                if FAST {
+                    part = T::v_add(s, part, c);
+                }
+                step_rule::<S, T, FAST>(s, &mut b, &mut a, c, T::u_splat(s, j as u64));
+            }
+            if FAST {
+                sum = T::v_add(s, sum, part);
+            }
+            best[u] = b;
+            at[u] = a;
+        }
+        j0 = j1;
+    }
+    FAST && any_nan_in::<S, T>(s, sum)
 }
 
 /// The planar layout (and any layout at `k = 1`): `values.len()` groups.
