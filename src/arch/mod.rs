@@ -143,3 +143,31 @@ pub fn stream_fence() {
         core::arch::x86_64::_mm_sfence()
     };
 }
+
+/// Whether [`gather`] exists for `S` (x86 AVX2 and AVX-512).
+#[inline(always)]
+pub fn has_gather<S: pulp::Simd>() -> bool {
+    can_stream::<S>()
+}
+
+/// `base[offsets[l]]` in every lane `l` (a hardware gather).
+///
+/// # Safety
+/// [`has_gather`] is true for `S`; `base + offsets[l]` is readable for every lane; offsets fit
+/// an `i32` for `f32` lanes.
+#[inline(always)]
+pub unsafe fn gather<S: pulp::Simd, T: crate::Element>(
+    base: *const T,
+    offsets: T::U<S>,
+) -> T::V<S> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: forwarded from the caller.
+        unsafe { x86::gather::<S, T>(base, offsets) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (base, offsets);
+        unreachable!("no gather on this architecture")
+    }
+}

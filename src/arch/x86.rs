@@ -200,3 +200,29 @@ pub unsafe fn stream<S: Simd, T: Element>(dst: *mut T::V<S>, v: T::V<S>) {
         }
     }
 }
+
+/// See [`crate::arch::gather`]: `vgatherdps` / `vgatherqpd` (AVX-512 and AVX2).
+///
+/// # Safety
+/// `S` is `V4` or `V3`; `base + offsets[l]` is readable for every lane `l`; every offset fits
+/// an `i32` (`f32`) or `i64` (`f64`).
+#[inline(always)]
+pub unsafe fn gather<S: Simd, T: Element>(base: *const T, offsets: T::U<S>) -> T::V<S> {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let f32_ = size_of::<T>() == 4;
+    // SAFETY: forwarded from the caller (token, readable lanes); the transmutes are between
+    // equal-sized vector types (the index vector has the lane width of the data vector).
+    unsafe {
+        if is_v4 && f32_ {
+            tc(&_mm512_i32gather_ps::<4>(tc(&offsets), base.cast()))
+        } else if is_v4 {
+            tc(&_mm512_i64gather_pd::<8>(tc(&offsets), base.cast()))
+        } else if f32_ {
+            tc(&_mm256_i32gather_ps::<4>(base.cast(), tc(&offsets)))
+        } else {
+            tc(&_mm256_i64gather_pd::<8>(base.cast(), tc(&offsets)))
+        }
+    }
+}
