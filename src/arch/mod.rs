@@ -171,3 +171,30 @@ pub unsafe fn gather<S: pulp::Simd, T: crate::Element>(
         unreachable!("no gather on this architecture")
     }
 }
+
+/// Whether [`permute2`] exists for `S` (AVX-512).
+#[inline(always)]
+pub fn has_permute2<S: pulp::Simd>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::has_permute2::<S>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Lane `l` is lane `idx[l] mod 2 lanes` of `a ++ b`. Only called when [`has_permute2`].
+#[inline(always)]
+pub fn permute2<S: pulp::Simd, T: crate::Element>(a: T::V<S>, idx: T::U<S>, b: T::V<S>) -> T::V<S> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::permute2::<S, T>(a, idx, b)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (a, idx, b);
+        unreachable!("no two-source permute on this architecture")
+    }
+}

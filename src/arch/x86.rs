@@ -226,3 +226,27 @@ pub unsafe fn gather<S: Simd, T: Element>(base: *const T, offsets: T::U<S>) -> T
         }
     }
 }
+
+/// Whether [`permute2`] exists for `S` (AVX-512 only: `vpermt2ps`/`vpermt2pd`).
+#[inline(always)]
+pub fn has_permute2<S: Simd>() -> bool {
+    TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+}
+
+/// Lane `l` of the result is lane `idx[l] mod 2 lanes` of `a ++ b` (`vpermt2ps`/`vpermt2pd`).
+/// Only called when [`has_permute2`] is true.
+#[inline(always)]
+pub fn permute2<S: Simd, T: Element>(a: T::V<S>, idx: T::U<S>, b: T::V<S>) -> T::V<S> {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    assert!(has_permute2::<S>());
+    // SAFETY: `S` is `V4` (asserted; AVX-512F checked when the token was made); the transmutes
+    // are between 64-byte vectors.
+    unsafe {
+        if size_of::<T>() == 4 {
+            tc(&_mm512_permutex2var_ps(tc(&a), tc(&idx), tc(&b)))
+        } else {
+            tc(&_mm512_permutex2var_pd(tc(&a), tc(&idx), tc(&b)))
+        }
+    }
+}
