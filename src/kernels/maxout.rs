@@ -521,7 +521,7 @@ fn interleaved_chain<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     ix: &mut [I],
 ) -> usize {
     let lanes = T::lanes::<S>();
-    if !crate::arch::has_permute2::<S>() || k < 2 || k > MAX_CHAIN_K || k > lanes {
+    if !crate::arch::has_permute2::<S>() || !(2..=MAX_CHAIN_K).contains(&k) || k > lanes {
         return g;
     }
     assert!(end * k <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
@@ -581,10 +581,10 @@ fn chain_reduce<S: Simd, T: Element, const FAST: bool>(
         best = crate::arch::permute2::<S, T>(best, table[0][i], v[i]);
     }
     let mut at = T::u_splat(s, 0);
-    for j in 1..k {
-        let mut c = crate::arch::permute2::<S, T>(v[0], table[j][1], v[1]);
+    for (j, row) in table.iter().enumerate().take(k).skip(1) {
+        let mut c = crate::arch::permute2::<S, T>(v[0], row[1], v[1]);
         for i in 2..k {
-            c = crate::arch::permute2::<S, T>(c, table[j][i], v[i]);
+            c = crate::arch::permute2::<S, T>(c, row[i], v[i]);
         }
         step_rule::<S, T, FAST>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
     }
