@@ -99,6 +99,9 @@ pub(crate) mod sealed {
         fn v_and<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
         /// The IEEE sum (used only to detect NaNs cheaply: a NaN operand makes it NaN).
         fn v_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+        /// The largest lane (by the ISA's `max`: only meaningful without NaNs, and either zero
+        /// for a `-0`/`+0` tie).
+        fn v_reduce_max<S: Simd>(s: S, a: Self::V<S>) -> Self;
         /// Whether any lane of `m` is set.
         fn m_any<S: Simd>(s: S, m: Self::M<S>) -> bool;
         fn u_splat<S: Simd>(s: S, x: u64) -> Self::U<S>;
@@ -148,7 +151,7 @@ macro_rules! impl_element {
      $splat:ident, $as_simd:ident, $as_mut_simd:ident, $pload:ident, $pstore:ident,
      $gt:ident, $ge:ident, $lt:ident, $le:ident, $eq:ident, $and_m:ident, $not_m:ident,
      $select:ident, $mul:ident, $and:ident, $xor:ident, $from_u:ident, $splat_u:ident,
-     $u:ident, $select_u:ident, $add_u:ident, $eq_u:ident, $addv:ident, $first_true:ident) => {
+     $u:ident, $select_u:ident, $add_u:ident, $eq_u:ident, $addv:ident, $first_true:ident, $rmax:ident) => {
         impl Element for $t {
             type Bits = $bits;
             const NAME: &'static str = $name;
@@ -260,6 +263,10 @@ macro_rules! impl_element {
                 s.$addv(a, b)
             }
             #[inline(always)]
+            fn v_reduce_max<S: Simd>(s: S, a: S::$v) -> $t {
+                s.$rmax(a)
+            }
+            #[inline(always)]
             fn m_any<S: Simd>(s: S, m: S::$m) -> bool {
                 s.$first_true(m) < S::$lanes
             }
@@ -327,7 +334,8 @@ impl_element!(
     add_u32s,
     equal_u32s,
     add_f32s,
-    first_true_m32s
+    first_true_m32s,
+    reduce_max_f32s
 );
 
 impl_element!(
@@ -362,5 +370,6 @@ impl_element!(
     add_u64s,
     equal_u64s,
     add_f64s,
-    first_true_m64s
+    first_true_m64s,
+    reduce_max_f64s
 );
