@@ -6,14 +6,27 @@
 //! `+0`, so the first NaN wins and ties keep the earliest position. Only compares and selects:
 //! no `max` instruction, whose NaN and signed-zero results differ by ISA.
 //!
-//! Three drivers bring each group's pieces into the lanes of the rule:
+//! The compares are the bottleneck (AVX-512 on Zen 4 runs two per step at half rate), so every
+//! driver first runs [`step_fast`] (`c > best`: one compare, exact when no candidate is NaN)
+//! and sums the candidates on the adders; a NaN sum (a NaN candidate, or a harmless `inf - inf`)
+//! makes it redo the block with [`step`]. 64 Ki `f32` planar `k` = 16: 0.60x -> 0.87x memcpy.
+//!
+//! Drivers bring each group's pieces into the lanes of the rule:
 //! - **planar** (and `k = 1`): vectors across `G` groups, one load per plane: an element-wise
-//!   reduction over the `k` planes;
-//! - **interleaved, small `k`**: blocks of `lanes` groups are transposed into `k` plane vectors,
-//!   by in-register even/odd splits where the ISA has them (`k` = 2, 4, 8, 16, see
-//!   [`crate::arch::split_even_odd`]), else through a small stack buffer; then the planar rule;
+//!   reduction over the `k` planes (tiled, 4 planes per pass, for `k > 8` on large inputs);
+//! - **interleaved, `k` = 2, 4, 8, 16**: blocks of `lanes` groups split into even/odd stream
+//!   positions in registers ([`crate::arch::split_even_odd`], AVX-512 and AVX2), reducing each
+//!   stage's pair at once;
+//! - **interleaved, other small `k`**: planes assembled by chains of two-source permutes
+//!   (AVX-512, `k <= 8`), else by hardware gathers (AVX2/AVX-512), else (NEON, tails) through
+//!   a stack transposition;
 //! - **interleaved, large `k`** (`k >= 2 * lanes`, above 16): within the group, vectors of
 //!   consecutive pieces, then a cross-lane reduction by (first NaN, greater, smaller index).
+//!
+//! Backward: planar overwrite by compare + select per plane; interleaved overwrite by zipping
+//! planes in registers (`k` = 2, 4, 8, 16 below `lanes`), or two broadcasts per group
+//! (`k >= lanes`), else a scalar scatter after zeroing; accumulate mode is a scalar scatter.
+//! Outputs of 16 MiB and more are written with streaming stores on x86.
 
 use pulp::{Simd, WithSimd};
 
