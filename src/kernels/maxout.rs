@@ -58,7 +58,7 @@ pub fn step<S: Simd, T: Element>(
 
 /// [`step`] without the NaN handling: `c` replaces `best` iff `c > best` (ordered). Equal to
 /// [`step`] as long as no candidate is NaN (a NaN first element stays, since nothing compares
-/// greater than it); one compare instead of two. The callers check, with [`any_nan_in`],
+/// greater than it); one compare instead of two. The callers check, with `any_nan_in`,
 /// that the candidates held no NaN, and redo the work with [`step`] when they did.
 #[inline(always)]
 pub fn step_fast<S: Simd, T: Element>(
