@@ -198,3 +198,15 @@ pub fn permute2<S: pulp::Simd, T: crate::Element>(a: T::V<S>, idx: T::U<S>, b: T
         unreachable!("no two-source permute on this architecture")
     }
 }
+
+/// Whether some lane of `v` is NaN (a single mask test on every x86 backend).
+#[inline(always)]
+pub fn any_nan<S: pulp::Simd, T: crate::Element>(s: S, v: T::V<S>) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some(b) = x86::any_nan::<S, T>(v) {
+            return b;
+        }
+    }
+    T::m_any(s, T::m_not(s, T::v_eq(s, v, v)))
+}

@@ -250,3 +250,25 @@ pub fn permute2<S: Simd, T: Element>(a: T::V<S>, idx: T::U<S>, b: T::V<S>) -> T:
         }
     }
 }
+
+/// Whether some lane of `v` is NaN, by `vcmpps` + `vmovmskps` on AVX2 (pulp's generic mask
+/// test scans the lanes one by one there); `None` for other tokens (the caller's generic test
+/// is already a single mask test on AVX-512).
+#[inline(always)]
+pub fn any_nan<S: Simd, T: Element>(v: T::V<S>) -> Option<bool> {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    if TypeId::of::<S>() != TypeId::of::<pulp::x86::V3>() {
+        return None;
+    }
+    // SAFETY: `S` is `V3` (AVX checked when the token was made); 32-byte transmutes.
+    unsafe {
+        Some(if size_of::<T>() == 4 {
+            let a: __m256 = tc(&v);
+            _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)) != 0
+        } else {
+            let a: __m256d = tc(&v);
+            _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_UNORD_Q>(a, a)) != 0
+        })
+    }
+}
