@@ -9,20 +9,21 @@
 //! cargo bench --bench kernels -- 'relu/f32/65536'  # a filter (criterion's regex)
 //! ```
 //!
-//! Benchmark ids are `op/dtype[/layout]/backend/n`.
+//! Benchmark ids are `op/dtype[/layout[/k=K]]/backend/n` (the layout for PReLU and maxout, `k`
+//! for maxout).
 
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rectifier::inventory::{Op, Params};
-use rectifier::{ChannelLayout, Rectifier, supported_backends};
+use rectifier::inventory::Op;
+use rectifier::{Rectifier, supported_backends};
 
 #[path = "../examples/support/naive.rs"]
 mod naive;
 #[path = "../examples/support/workload.rs"]
 mod workload;
 use naive::Naive;
-use workload::{PRELU_CHANNELS, Workload};
+use workload::{Workload, variants};
 
 const SIZES: [usize; 4] = [4 << 10, 64 << 10, 1 << 20, 64 << 20];
 
@@ -30,23 +31,15 @@ fn bench_dtype<T: Naive>(c: &mut Criterion) {
     let mut w = Workload::<T>::new(SIZES[SIZES.len() - 1]);
     for &op in Op::ALL {
         for &n in &SIZES {
-            let layouts = if op.params() == Params::ChannelSlopes {
-                vec![
-                    (ChannelLayout::ChannelsLast, "/channels_last"),
-                    (
-                        ChannelLayout::ChannelsFirst {
-                            spatial: n / PRELU_CHANNELS,
-                        },
-                        "/channels_first",
-                    ),
-                ]
-            } else {
-                vec![(ChannelLayout::ChannelsLast, "")]
-            };
-            let bytes = op.bytes(n, size_of::<T>());
-            w.prepare(op, n);
-            for (layout, lname) in layouts {
-                let mut g = c.benchmark_group(format!("{}/{}{lname}", op.name(), T::NAME));
+            for v in variants(op, n) {
+                let bytes = op.bytes(n, size_of::<T>(), v.k);
+                w.prepare(op, n, &v);
+                let suffix = match (&v.name, v.row_k) {
+                    (Some(l), Some(k)) => format!("/{l}/k={k}"),
+                    (Some(l), None) => format!("/{}", l.split(',').next().unwrap_or(l)),
+                    _ => String::new(),
+                };
+                let mut g = c.benchmark_group(format!("{}/{}{suffix}", op.name(), T::NAME));
                 g.throughput(Throughput::Bytes(bytes as u64));
                 g.warm_up_time(Duration::from_millis(300));
                 if n >= 1 << 20 {
@@ -59,13 +52,13 @@ fn bench_dtype<T: Naive>(c: &mut Criterion) {
                 });
                 for (name, native) in [("naive", false), ("naive_native", true)] {
                     g.bench_function(BenchmarkId::new(name, n), |b| {
-                        b.iter(|| w.run_naive(op, native, n, layout))
+                        b.iter(|| w.run_naive(op, native, n, &v))
                     });
                 }
                 for backend in supported_backends().iter() {
                     let r = Rectifier::new(backend).expect("supported");
                     g.bench_function(BenchmarkId::new(backend.name(), n), |b| {
-                        b.iter(|| w.run_kernel(op, r, n, layout))
+                        b.iter(|| w.run_kernel(op, r, n, &v))
                     });
                 }
                 g.finish();

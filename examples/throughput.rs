@@ -15,15 +15,15 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rectifier::inventory::{Op, Params};
-use rectifier::{Backend, ChannelLayout, Rectifier, backend_selection, build_info};
+use rectifier::inventory::Op;
+use rectifier::{Backend, Rectifier, backend_selection, build_info};
 
 #[path = "support/naive.rs"]
 mod naive;
 #[path = "support/workload.rs"]
 mod workload;
 use naive::Naive;
-use workload::{PRELU_CHANNELS, Workload};
+use workload::{Workload, variants};
 
 struct Config {
     quick: bool,
@@ -163,6 +163,7 @@ struct Row {
     n: usize,
     bytes: usize,
     layout: Option<String>,
+    k: Option<usize>,
     median_ns: f64,
 }
 
@@ -247,20 +248,6 @@ fn want(list: &Option<Vec<String>>, name: &str) -> bool {
     list.as_ref().is_none_or(|l| l.iter().any(|x| x == name))
 }
 
-fn prelu_layouts(n: usize) -> Vec<(ChannelLayout, String)> {
-    let s = (n / PRELU_CHANNELS).max(1);
-    vec![
-        (
-            ChannelLayout::ChannelsLast,
-            format!("channels_last,C={PRELU_CHANNELS}"),
-        ),
-        (
-            ChannelLayout::ChannelsFirst { spatial: s },
-            format!("channels_first,N=1,C={PRELU_CHANNELS},S={s}"),
-        ),
-    ]
-}
-
 /// All rows for one dtype.
 fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progress) {
     let max_n = *cfg.sizes.iter().max().unwrap_or(&0);
@@ -274,27 +261,19 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
         // The roofline of each byte count: a copy moving the same bytes (read + written).
         let mut memcpy_cache: Vec<(usize, f64)> = Vec::new();
         for &op in Op::ALL.iter().filter(|op| want(&cfg.ops, op.name())) {
-            let bytes = op.bytes(n, size);
-            let memcpy_ns = if !want(&cfg.backends, "memcpy") {
-                None
-            } else if let Some(&(_, ns)) = memcpy_cache.iter().find(|(b, _)| *b == bytes) {
-                Some(ns)
-            } else {
-                progress.step(&format!("memcpy {} {bytes} bytes", T::NAME));
-                let ns = measure(cfg.budget, || w.run_memcpy(bytes));
-                memcpy_cache.push((bytes, ns));
-                Some(ns)
-            };
-            w.prepare(op, n);
-            let layouts = if op.params() == Params::ChannelSlopes {
-                prelu_layouts(n)
-                    .into_iter()
-                    .map(|(l, s)| (l, Some(s)))
-                    .collect()
-            } else {
-                vec![(ChannelLayout::ChannelsLast, None)]
-            };
-            for (layout, layout_name) in layouts {
+            for v in variants(op, n) {
+                let bytes = op.bytes(n, size, v.k);
+                let memcpy_ns = if !want(&cfg.backends, "memcpy") {
+                    None
+                } else if let Some(&(_, ns)) = memcpy_cache.iter().find(|(b, _)| *b == bytes) {
+                    Some(ns)
+                } else {
+                    progress.step(&format!("memcpy {} {bytes} bytes", T::NAME));
+                    let ns = measure(cfg.budget, || w.run_memcpy(bytes));
+                    memcpy_cache.push((bytes, ns));
+                    Some(ns)
+                };
+                w.prepare(op, n, &v);
                 let row = |backend: &str, threads: usize, median_ns: f64| Row {
                     op: op.name(),
                     dtype: T::NAME,
@@ -302,7 +281,8 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
                     threads,
                     n,
                     bytes,
-                    layout: layout_name.clone(),
+                    layout: v.name.clone(),
+                    k: v.row_k,
                     median_ns,
                 };
                 if let Some(ns) = memcpy_ns {
@@ -316,7 +296,7 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
                             T::NAME,
                             size_label(n)
                         ));
-                        let ns = measure(cfg.budget, || w.run_naive(op, native, n, layout));
+                        let ns = measure(cfg.budget, || w.run_naive(op, native, n, &v));
                         rows.push(row(name, 1, ns));
                     }
                 }
@@ -331,9 +311,9 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
                         ));
                         let ns = if t == 1 {
                             let r = r.single_threaded();
-                            measure(cfg.budget, || w.run_kernel(op, r, n, layout))
+                            measure(cfg.budget, || w.run_kernel(op, r, n, &v))
                         } else {
-                            in_pool(t, || measure(cfg.budget, || w.run_kernel(op, r, n, layout)))
+                            in_pool(t, || measure(cfg.budget, || w.run_kernel(op, r, n, &v)))
                         };
                         rows.push(row(b.name(), t, ns));
                     }
@@ -424,7 +404,7 @@ fn write_json(
         let opt = |v: Option<f64>| v.map_or("null".to_string(), |x| format!("{x:.4}"));
         out.push_str(&format!(
             "  {{\"op\": \"{}\", \"dtype\": \"{}\", \"backend\": \"{}\", \"threads\": {}, \"n\": {}, \"bytes\": {}, \
-             \"layout\": {}, \"median_ns\": {:.1}, \"gbps\": {:.4}, \"gelem_s\": {:.4}, \
+             \"layout\": {}, \"k\": {}, \"median_ns\": {:.1}, \"gbps\": {:.4}, \"gelem_s\": {:.4}, \
              \"memcpy_ratio\": {}, \"speedup_vs_naive\": {}}}{}\n",
             r.op,
             r.dtype,
@@ -433,6 +413,7 @@ fn write_json(
             r.n,
             r.bytes,
             r.layout.as_ref().map_or("null".to_string(), |l| format!("\"{}\"", json_escape(l))),
+            r.k.map_or("null".to_string(), |k| k.to_string()),
             r.median_ns,
             r.gbps(),
             r.gelem_s(),
@@ -487,13 +468,7 @@ fn main() {
     let n_ops: usize = Op::ALL
         .iter()
         .filter(|o| want(&cfg.ops, o.name()))
-        .map(|o| {
-            if o.params() == Params::ChannelSlopes {
-                2
-            } else {
-                1
-            }
-        })
+        .map(|o| variants(*o, 1 << 10).len())
         .sum();
     let total = cfg.dtypes.len() * cfg.sizes.len() * (n_ops * n_backends + 2);
     let mut progress = Progress {
@@ -521,7 +496,7 @@ fn main() {
         progress.start.elapsed().as_secs_f64()
     );
 
-    let key = |r: &Row| (r.op, r.dtype, r.n, r.layout.clone());
+    let key = |r: &Row| (r.op, r.dtype, r.n, r.layout.clone(), r.k);
     let lookup = |r: &Row, backend: &str| {
         rows.iter()
             .find(|x| x.backend == backend && key(x) == key(r))
@@ -532,7 +507,7 @@ fn main() {
 
     let mut last = None;
     for r in &rows {
-        let group = (r.op, r.dtype, r.layout.clone());
+        let group = (r.op, r.dtype, r.layout.clone(), r.k);
         if last.as_ref() != Some(&group) {
             println!();
             println!(
@@ -541,7 +516,7 @@ fn main() {
                 r.dtype,
                 r.layout
                     .as_ref()
-                    .map_or(String::new(), |l| format!(" [{l}]"))
+                    .map_or(String::new(), |l| format!(" [{l}]")),
             );
             println!(
                 "{:>6}  {:<13} {:>3} {:>11} {:>8} {:>8} {:>8} {:>9}",

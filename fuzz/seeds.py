@@ -52,3 +52,29 @@ for target, nops in FAMILIES.items():
                     f.write(seed(op, dtype, flags, ch, lay, tame, n))
                 k += 1
     print(target, k, "seeds")
+
+# Maxout: [op, dtype, flags (k mode | layout | mode | offset), k byte, malformed, bad_index, data].
+MAXOUT = {"maxout_forward": 2, "maxout_backward": 1}
+for target, nops in MAXOUT.items():
+    d = os.path.join(root, target)
+    os.makedirs(d, exist_ok=True)
+    k = 0
+    for op in range(nops):
+        for dtype in (0, 1):
+            size = 4 if dtype == 0 else 8
+            specials = F32 if dtype == 0 else F64
+            fmt = "<I" if size == 4 else "<Q"
+            for flags, kbyte, malformed, bad, count in [
+                (0, 1, 0, 0, 40),           # k = 2 (small-k mode), interleaved
+                (2 | 4, 1, 0, 0, 64),       # k = 4 (power-of-two mode), planar
+                (1 | (3 << 4), 16, 0, 0, 70),  # k = 17, offset 3
+                (1 | 4 | 8, 4, 0, 7, 50),   # k = 5 planar, accumulate, an index out of range
+                (2, 3, 1, 0, 33),           # k = 16, input not a multiple of k
+                (0, 0, 3, 0, 12),           # k = 0
+                (3, 2, 0, 0, 40),           # k = 9 (large-k mode)
+            ]:
+                data = b"".join(struct.pack(fmt, specials[(i * 5 + flags) % len(specials)]) for i in range(count))
+                with open(os.path.join(d, f"seed-{k:04d}"), "wb") as f:
+                    f.write(bytes([op, dtype, flags, kbyte, malformed, bad]) + data)
+                k += 1
+    print(target, k, "seeds")

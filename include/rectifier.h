@@ -114,6 +114,14 @@ enum rectifier_status_values {
      * partly written. Please report it.
      */
     RECTIFIER_INTERNAL = 13,
+    /**
+     * Maxout: the group size `k` does not fit the index type.
+     */
+    RECTIFIER_INDEX_TYPE_TOO_NARROW = 14,
+    /**
+     * Maxout backward: an index is not a position inside its group (`>= k`).
+     */
+    RECTIFIER_INDEX_OUT_OF_RANGE = 15,
 };
 
 /**

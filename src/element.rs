@@ -68,9 +68,14 @@ pub(crate) mod sealed {
     /// `#[target_feature]` region pulp opens in `Simd::vectorize`.
     pub trait SimdElement: Sized + Copy + 'static {
         /// A vector of lanes.
-        type V<S: Simd>: Copy;
+        type V<S: Simd>: Copy + Pod;
         /// A lane mask.
         type M<S: Simd>: Copy + bytemuck::NoUninit;
+        /// A vector of unsigned integers as wide as the lanes of [`Self::V`] (`u32` lanes for
+        /// `f32`, `u64` for `f64`), selected by the same masks: maxout's index vectors.
+        type U<S: Simd>: Copy + Pod;
+        /// One lane of [`Self::U`]: `u32` or `u64`.
+        type ULane: Copy + Pod + Into<u64> + TryFrom<u64> + From<u32>;
 
         /// Lanes per vector for `S`.
         fn lanes<S: Simd>() -> usize;
@@ -98,6 +103,20 @@ pub(crate) mod sealed {
         /// The IEEE product, rounded once (never fused with anything).
         fn v_mul_raw<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
         fn v_and<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+        /// The IEEE sum (used only to detect NaNs cheaply: a NaN operand makes it NaN).
+        fn v_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+        /// The largest lane (by the ISA's `max`: only meaningful without NaNs, and either zero
+        /// for a `-0`/`+0` tie).
+        fn v_reduce_max<S: Simd>(s: S, a: Self::V<S>) -> Self;
+        /// Whether any lane of `m` is set.
+        fn m_any<S: Simd>(s: S, m: Self::M<S>) -> bool;
+        fn u_splat<S: Simd>(s: S, x: u64) -> Self::U<S>;
+        /// `m ? t : f` on index vectors, with a mask of [`Self::V`] lanes.
+        fn u_select<S: Simd>(s: S, m: Self::M<S>, t: Self::U<S>, f: Self::U<S>) -> Self::U<S>;
+        /// Lane-wise `a == b`, as a mask of [`Self::V`] lanes.
+        fn u_eq<S: Simd>(s: S, a: Self::U<S>, b: Self::U<S>) -> Self::M<S>;
+        /// Wrapping lane-wise sum.
+        fn u_add<S: Simd>(s: S, a: Self::U<S>, b: Self::U<S>) -> Self::U<S>;
         fn v_xor<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
         fn default_nan_bits_u64() -> u64;
         fn sign_mask_u64() -> u64;
@@ -340,7 +359,8 @@ macro_rules! impl_element {
      $lanes:ident, $v:ident, $m:ident,
      $splat:ident, $as_simd:ident, $as_mut_simd:ident, $pload:ident, $pstore:ident,
      $gt:ident, $ge:ident, $lt:ident, $le:ident, $eq:ident, $and_m:ident, $not_m:ident,
-     $select:ident, $max:ident, $mul:ident, $and:ident, $xor:ident, $from_u:ident, $splat_u:ident) => {
+     $select:ident, $max:ident, $mul:ident, $and:ident, $xor:ident, $from_u:ident, $splat_u:ident,
+     $u:ident, $select_u:ident, $add_u:ident, $eq_u:ident, $addv:ident, $first_true:ident, $rmax:ident) => {
         impl Element for $t {
             type Bits = $bits;
             const NAME: &'static str = $name;
@@ -376,6 +396,8 @@ macro_rules! impl_element {
         impl sealed::SimdElement for $t {
             type V<S: Simd> = S::$v;
             type M<S: Simd> = S::$m;
+            type U<S: Simd> = S::$u;
+            type ULane = $bits;
 
             #[inline(always)]
             fn lanes<S: Simd>() -> usize {
@@ -450,6 +472,34 @@ macro_rules! impl_element {
                 s.$and(a, b)
             }
             #[inline(always)]
+            fn v_add<S: Simd>(s: S, a: S::$v, b: S::$v) -> S::$v {
+                s.$addv(a, b)
+            }
+            #[inline(always)]
+            fn v_reduce_max<S: Simd>(s: S, a: S::$v) -> $t {
+                s.$rmax(a)
+            }
+            #[inline(always)]
+            fn m_any<S: Simd>(s: S, m: S::$m) -> bool {
+                s.$first_true(m) < S::$lanes
+            }
+            #[inline(always)]
+            fn u_splat<S: Simd>(s: S, x: u64) -> S::$u {
+                s.$splat_u(x as $bits)
+            }
+            #[inline(always)]
+            fn u_select<S: Simd>(s: S, m: S::$m, t: S::$u, f: S::$u) -> S::$u {
+                s.$select_u(m, t, f)
+            }
+            #[inline(always)]
+            fn u_eq<S: Simd>(s: S, a: S::$u, b: S::$u) -> S::$m {
+                s.$eq_u(a, b)
+            }
+            #[inline(always)]
+            fn u_add<S: Simd>(s: S, a: S::$u, b: S::$u) -> S::$u {
+                s.$add_u(a, b)
+            }
+            #[inline(always)]
             fn v_xor<S: Simd>(s: S, a: S::$v, b: S::$v) -> S::$v {
                 s.$xor(a, b)
             }
@@ -492,7 +542,14 @@ impl_element!(
     and_f32s,
     xor_f32s,
     transmute_f32s_u32s,
-    splat_u32s
+    splat_u32s,
+    u32s,
+    select_u32s,
+    add_u32s,
+    equal_u32s,
+    add_f32s,
+    first_true_m32s,
+    reduce_max_f32s
 );
 
 impl_element!(
@@ -522,5 +579,12 @@ impl_element!(
     and_f64s,
     xor_f64s,
     transmute_f64s_u64s,
-    splat_u64s
+    splat_u64s,
+    u64s,
+    select_u64s,
+    add_u64s,
+    equal_u64s,
+    add_f64s,
+    first_true_m64s,
+    reduce_max_f64s
 );

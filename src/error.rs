@@ -66,6 +66,25 @@ pub enum Error {
         /// The slope found, widened to `f64`.
         value: f64,
     },
+    /// The maxout group size `k` does not fit the chosen index type (positions `0..k` must be
+    /// representable; indices are never truncated).
+    IndexTypeTooNarrow {
+        /// The index type (`"u8"`, `"u16"`, `"u32"`).
+        index_type: &'static str,
+        /// The largest `k` it can hold.
+        max_k: usize,
+        /// The `k` asked for.
+        k: usize,
+    },
+    /// A maxout index (an input of the backward pass) is not a position inside its group.
+    IndexOutOfRange {
+        /// The group whose index is wrong.
+        group: usize,
+        /// The index found.
+        index: usize,
+        /// The group size; indices must be `< k`.
+        k: usize,
+    },
     /// The backend asked for is not supported by this CPU (or not compiled in).
     UnsupportedBackend {
         /// The backend asked for.
@@ -119,6 +138,18 @@ impl fmt::Display for Error {
                 f,
                 "slope {index} is {value}, expected a slope > 0 (backward from the forward \
                  output is exact only when every slope is > 0); pass the forward input z instead"
+            ),
+            Error::IndexTypeTooNarrow {
+                index_type,
+                max_k,
+                k,
+            } => write!(
+                f,
+                "maxout group size k = {k} does not fit index type `{index_type}`, expected k <= {max_k}"
+            ),
+            Error::IndexOutOfRange { group, index, k } => write!(
+                f,
+                "maxout index of group {group} is {index}, expected an index < k = {k}"
             ),
             Error::UnsupportedBackend {
                 requested,

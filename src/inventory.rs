@@ -8,6 +8,7 @@ use crate::dispatch::Rectifier;
 use crate::element::Element;
 use crate::error::Error;
 use crate::layout::ChannelLayout;
+use crate::ops::maxout::{MaxoutGradMode, MaxoutLayout};
 use crate::subgradient::Subgradient;
 
 /// The arguments of one call, enough for any [`Op`]. Each op reads the fields it needs.
@@ -16,6 +17,10 @@ use crate::subgradient::Subgradient;
 /// `*_from_output` ops) and take `dy` from `src` (out-of-place) or from `dst` (in place; `dx`
 /// overwrites it). Unused fields can be left at [`Default`]:
 /// `Args { src, dst, ..Args::default() }`.
+///
+/// Maxout ops: forward reads `z` from `src` (`G * k`) and writes the `G` values to `dst` and the
+/// indices to `indices`; backward reads `dy` from `src` (`G`) and `indices`, and writes `dx` to
+/// `dst` (`G * k`).
 #[derive(Debug)]
 pub struct Args<'a, T> {
     /// Input of out-of-place ops (ignored by in-place ones); `dy` of out-of-place backward ops.
@@ -32,6 +37,14 @@ pub struct Args<'a, T> {
     /// The packed mask: written by `*_with_mask*`, read by `*_backward_from_mask*`
     /// (`mask_words(n)` words).
     pub mask: &'a mut [u64],
+    /// The group size of maxout ops (ignored by the others).
+    pub k: usize,
+    /// The layout of maxout ops.
+    pub maxout_layout: MaxoutLayout,
+    /// Maxout indices: written by `maxout`, read by `maxout_backward` (empty for other ops).
+    pub indices: &'a mut [u32],
+    /// How `maxout_backward` writes `dx`.
+    pub grad_mode: MaxoutGradMode,
     /// The slope of `leaky_relu`.
     pub slope: T,
     /// The slope array of `prelu`.
@@ -53,6 +66,10 @@ impl<T: Element> Default for Args<'_, T> {
             slope: T::ZERO,
             slopes: &[],
             layout: ChannelLayout::ChannelsLast,
+            k: 1,
+            maxout_layout: MaxoutLayout::Interleaved,
+            indices: &mut [],
+            grad_mode: MaxoutGradMode::Overwrite,
         }
     }
 }
@@ -66,6 +83,20 @@ pub enum Params {
     Slope,
     /// A slope array and a layout (`Args::slopes`, `Args::layout`).
     ChannelSlopes,
+    /// Maxout forward: `Args::k`, `Args::maxout_layout`; `src` has `n = G * k` elements, `dst`
+    /// (and `indices`) `G`.
+    Maxout,
+    /// Maxout backward: `Args::k`, `Args::maxout_layout`, `Args::grad_mode`; `src` (`dy`) and
+    /// `indices` have `G` elements, `dst` (`dx`) `n = G * k`.
+    MaxoutBackward,
+}
+
+impl Params {
+    /// Whether the op maps `n` elements to `n` elements (the activations), as opposed to
+    /// maxout's `n` to `n / k` (or back).
+    pub const fn elementwise(self) -> bool {
+        matches!(self, Params::None | Params::Slope | Params::ChannelSlopes)
+    }
 }
 
 macro_rules! inventory {
@@ -176,13 +207,24 @@ inventory! {
     PreluBackwardFromMaskInplace "prelu_backward_from_mask_inplace" inplace=true
         params=ChannelSlopes
         |r, a| r.prelu_backward_from_mask_inplace(a.mask, a.dst, a.slopes, a.layout);
+    Maxout "maxout" inplace=false params=Maxout
+        |r, a| r.maxout(a.src, a.k, a.maxout_layout, a.dst, a.indices);
+    MaxoutValues "maxout_values" inplace=false params=Maxout
+        |r, a| r.maxout_values(a.src, a.k, a.maxout_layout, a.dst);
+    MaxoutBackward "maxout_backward" inplace=false params=MaxoutBackward
+        |r, a| r.maxout_backward(a.src, a.indices, a.k, a.maxout_layout, a.dst, a.grad_mode);
 }
 
 impl Op {
-    /// Whether this is a backward op: it reads `Args::z` and `Args::sub`, and `dy` from
+    /// Whether this is an element-wise backward op: it reads `Args::z` and `Args::sub`, and `dy` from
     /// `Args::src` (or `Args::dst` in place).
     pub fn backward(self) -> bool {
-        self.name().contains("_backward")
+        self.name().contains("_backward") && !self.maxout()
+    }
+
+    /// Whether this is a maxout op (`maxout`, `maxout_values`, `maxout_backward`).
+    pub fn maxout(self) -> bool {
+        self.name().starts_with("maxout")
     }
 
     /// Whether this backward op takes the forward output `y` in `Args::z` (exact only with
@@ -206,18 +248,23 @@ impl Op {
         self.name().contains("_with_slope_grad")
     }
 
-    /// Bytes moved by one call on `n` elements of `elem_size` bytes. Forward: every element
-    /// read once and written once. Backward: `z` and `dy` read, `dx` written (in place too:
-    /// `dx` overwrites `dy`). With a mask (written by forward, read by backward instead of `z`):
-    /// one element read, one written, plus the mask (`8 * ceil(n / 64)` bytes). The slope array
-    /// and `da` (one element per channel) are negligible and not counted.
-    pub fn bytes(self, n: usize, elem_size: usize) -> usize {
-        if self.writes_mask() || self.from_mask() {
-            2 * n * elem_size + 8 * n.div_ceil(64)
-        } else if self.backward() {
-            3 * n * elem_size
-        } else {
-            2 * n * elem_size
+    /// Bytes moved by one call on `n` elements of `elem_size` bytes (`k`: the maxout group
+    /// size, ignored by the other ops). Forward element-wise: every element read once and
+    /// written once. Backward: `z` and `dy` read, `dx` written (in place too: `dx` overwrites
+    /// `dy`). With a mask (written by forward, read by backward instead of `z`): one element
+    /// read, one written, plus the mask (`8 * ceil(n / 64)` bytes). Maxout forward: `n` inputs
+    /// read, `G = n / k` values and `G` `u32` indices written (`maxout_values`: no indices);
+    /// backward: `G` gradients and `G` indices read, `n` written. The slope array and `da` (one
+    /// element per channel) are negligible and not counted.
+    pub fn bytes(self, n: usize, elem_size: usize, k: usize) -> usize {
+        let g = n / k.max(1);
+        match self {
+            Op::Maxout => n * elem_size + g * elem_size + g * 4,
+            Op::MaxoutValues => n * elem_size + g * elem_size,
+            Op::MaxoutBackward => g * elem_size + g * 4 + n * elem_size,
+            _ if self.writes_mask() || self.from_mask() => 2 * n * elem_size + 8 * n.div_ceil(64),
+            _ if self.backward() => 3 * n * elem_size,
+            _ => 2 * n * elem_size,
         }
     }
 

@@ -34,6 +34,25 @@
 //! Slopes must be finite ([`Error::NonFiniteSlope`]); subnormals are computed exactly and the
 //! floating-point environment is never changed.
 //!
+//! ## Maxout
+//! [`maxout`] splits `z` into `G` groups of `k` ([`MaxoutLayout::Interleaved`]: group `g` is
+//! `z[g*k..(g+1)*k]`; [`MaxoutLayout::Planar`]: piece `j` of group `g` is `z[j*G + g]`) and
+//! writes each group's maximum and its position (`u32`, or `u16`/`u8` when `k` fits, checked):
+//! the first NaN wins with its bits, otherwise the earliest maximal element (ties, `-0` vs `+0`
+//! included, go to the earliest), as `torch.max(z.view(-1, k), dim=1)`. [`maxout_values`] skips
+//! the indices; [`maxout_backward`] scatters `dy` to the winners ([`MaxoutGradMode::Overwrite`]:
+//! the rest `+0`; [`MaxoutGradMode::Accumulate`]: added to `dx`).
+//!
+//! ```
+//! use rectifier::MaxoutLayout;
+//! let z = [1.0f32, 3.0, -0.0, 0.0];
+//! let (mut v, mut i) = ([0.0f32; 2], [0u32; 2]);
+//! rectifier::maxout(&z, 2, MaxoutLayout::Interleaved, &mut v, &mut i)?;
+//! assert_eq!((v[0], i), (3.0, [1, 0]));
+//! assert_eq!(v[1].to_bits(), (-0.0f32).to_bits());
+//! # Ok::<(), rectifier::Error>(())
+//! ```
+//!
 //! ## Backends and dispatch
 //! [`Backend::detected`] is the best of [`Backend::Avx512`], [`Backend::Avx2`],
 //! [`Backend::Neon`] and [`Backend::Scalar`] that the CPU supports, found once and cached. The
@@ -128,6 +147,9 @@ pub use ops::backward::{
 };
 pub use ops::forward::{
     abs, abs_inplace, leaky_relu, leaky_relu_inplace, prelu, prelu_inplace, relu, relu_inplace,
+};
+pub use ops::maxout::{
+    MaxoutGradMode, MaxoutIndex, MaxoutLayout, maxout, maxout_backward, maxout_values,
 };
 
 /// The README's examples, compiled and run as doctests.

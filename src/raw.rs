@@ -32,6 +32,7 @@ use crate::element::Element;
 use crate::error::Error;
 use crate::inventory::{Args, Op};
 use crate::layout::ChannelLayout;
+use crate::ops::maxout::{MaxoutGradMode, MaxoutLayout};
 use crate::subgradient::Subgradient;
 
 /// The element type of raw buffers.
@@ -84,6 +85,15 @@ pub struct RawArgs<'a> {
     pub slopes: &'a [u8],
     /// The layout of `prelu`.
     pub layout: ChannelLayout,
+    /// The group size of maxout ops.
+    pub k: usize,
+    /// The layout of maxout ops.
+    pub maxout_layout: MaxoutLayout,
+    /// Maxout indices, as bytes of native-endian `u32` (aligned to 4): written by `maxout`,
+    /// read by `maxout_backward`.
+    pub indices: &'a mut [u8],
+    /// How `maxout_backward` writes `dx`.
+    pub grad_mode: MaxoutGradMode,
 }
 
 impl Default for RawArgs<'_> {
@@ -99,6 +109,10 @@ impl Default for RawArgs<'_> {
             slope: 0.0,
             slopes: &[],
             layout: ChannelLayout::ChannelsLast,
+            k: 1,
+            maxout_layout: MaxoutLayout::Interleaved,
+            indices: &mut [],
+            grad_mode: MaxoutGradMode::Overwrite,
         }
     }
 }
@@ -120,6 +134,7 @@ fn call_typed<T: Element>(r: Rectifier, op: Op, a: RawArgs<'_>) -> Result<(), Er
     let da = cast_mut::<T>("da", a.da)?;
     let mask = cast_mut::<u64>("mask", a.mask)?;
     let slopes = cast::<T>("slopes", a.slopes)?;
+    let indices = cast_mut::<u32>("indices", a.indices)?;
     op.call(
         r,
         Args {
@@ -132,6 +147,10 @@ fn call_typed<T: Element>(r: Rectifier, op: Op, a: RawArgs<'_>) -> Result<(), Er
             slope: T::from_f64(a.slope),
             slopes,
             layout: a.layout,
+            k: a.k,
+            maxout_layout: a.maxout_layout,
+            indices,
+            grad_mode: a.grad_mode,
         },
     )
 }

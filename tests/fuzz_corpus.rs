@@ -10,7 +10,10 @@ use harness::{Family, run};
 fn replay(target: &str, family: Family) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut count = 0;
-    for dir in [root.join("corpus").join(target), root.join("regressions").join(target)] {
+    for dir in [
+        root.join("corpus").join(target),
+        root.join("regressions").join(target),
+    ] {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -40,4 +43,14 @@ fn corpus_backward() {
 #[test]
 fn corpus_mask() {
     replay("mask", Family::Mask);
+}
+
+#[test]
+fn corpus_maxout_forward() {
+    replay("maxout_forward", Family::MaxoutForward);
+}
+
+#[test]
+fn corpus_maxout_backward() {
+    replay("maxout_backward", Family::MaxoutBackward);
 }

@@ -26,6 +26,8 @@ fn raw_equals_typed_for_every_op() {
                 .collect();
             let (mut dst_t, mut da_t, mut mask_t) =
                 (src.clone(), vec![0.0f64; slopes.len()], mask0.clone());
+            // Maxout with k = 1: n groups, valid indices (all 0).
+            let (mut ix_t, mut ix_r) = (vec![0u32; n], vec![0u32; n]);
             let want = op.call(
                 r,
                 Args {
@@ -38,6 +40,8 @@ fn raw_equals_typed_for_every_op() {
                     slope: 0.125,
                     slopes,
                     layout,
+                    indices: &mut ix_t,
+                    ..Args::default()
                 },
             );
             let (mut dst_r, mut da_r, mut mask_r) =
@@ -56,6 +60,8 @@ fn raw_equals_typed_for_every_op() {
                     slope: 0.125,
                     slopes: bytemuck::cast_slice(slopes),
                     layout,
+                    indices: bytemuck::cast_slice_mut(&mut ix_r),
+                    ..RawArgs::default()
                 },
             );
             assert_eq!(got, want, "{}", op.name());
@@ -69,6 +75,7 @@ fn raw_equals_typed_for_every_op() {
             );
             assert_eq!(bits(&da_r), bits(&da_t), "{}", op.name());
             assert_eq!(mask_r, mask_t, "{}", op.name());
+            assert_eq!(ix_r, ix_t, "{}", op.name());
         }
     }
 }

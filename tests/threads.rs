@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use rectifier::inventory::{Args, Op, Params};
-use rectifier::{ChannelLayout, Rectifier};
+use rectifier::{ChannelLayout, MaxoutLayout, Rectifier};
 
 /// Output of `op` on `r` over `src` (and `dy` for backward ops), `da` and mask included.
 fn run_all<T: TestElement>(
@@ -15,8 +15,32 @@ fn run_all<T: TestElement>(
     dy: &[T],
     slopes: &[T],
     layout: ChannelLayout,
-) -> (Vec<T>, Vec<T>, Vec<u64>) {
+    maxout_layout: MaxoutLayout,
+) -> (Vec<T>, Vec<T>, Vec<u64>, Vec<u32>) {
     let n = z.len();
+    if op.maxout() {
+        // k = 3: forward `z` (n) -> G values and indices; backward dy (G), indices -> dx (n).
+        let k = 3;
+        let g = n / k;
+        let backward = op == Op::MaxoutBackward;
+        let mut dst = vec![T::ZERO; if backward { n } else { g }];
+        let mut ix: Vec<u32> = (0..g).map(|i| (i % k) as u32).collect();
+        let args = Args {
+            src: if backward { &dy[..g] } else { z },
+            dst: &mut dst,
+            k,
+            maxout_layout,
+            indices: if op == Op::MaxoutValues {
+                &mut []
+            } else {
+                &mut ix
+            },
+            ..Args::default()
+        };
+        op.call(r, args)
+            .unwrap_or_else(|e| panic!("{}: {e}", op.name()));
+        return (dst, vec![], vec![], ix);
+    }
     let (zz, src) = if op.backward() { (z, dy) } else { (&[][..], z) };
     let mut dst = if op.inplace() {
         src.to_vec()
@@ -44,7 +68,7 @@ fn run_all<T: TestElement>(
     };
     op.call(r, args)
         .unwrap_or_else(|e| panic!("{}: {e}", op.name()));
-    (dst, da, mask)
+    (dst, da, mask, vec![])
 }
 
 fn threads_equal<T: TestElement>() {
@@ -64,21 +88,27 @@ fn threads_equal<T: TestElement>() {
         })
         .collect();
     for &op in Op::ALL {
-        let layouts: Vec<ChannelLayout> = if op.params() == Params::ChannelSlopes {
-            vec![
-                ChannelLayout::ChannelsLast,
-                ChannelLayout::ChannelsFirst { spatial: 96 },
-            ]
-        } else {
-            vec![ChannelLayout::ChannelsLast]
+        let layouts: Vec<(ChannelLayout, MaxoutLayout)> = match op.params() {
+            Params::ChannelSlopes => vec![
+                (ChannelLayout::ChannelsLast, MaxoutLayout::Interleaved),
+                (
+                    ChannelLayout::ChannelsFirst { spatial: 96 },
+                    MaxoutLayout::Interleaved,
+                ),
+            ],
+            Params::Maxout | Params::MaxoutBackward => vec![
+                (ChannelLayout::ChannelsLast, MaxoutLayout::Interleaved),
+                (ChannelLayout::ChannelsLast, MaxoutLayout::Planar),
+            ],
+            _ => vec![(ChannelLayout::ChannelsLast, MaxoutLayout::Interleaved)],
         };
-        for layout in layouts {
+        for (layout, ml) in layouts {
             for r in simd_backends().into_iter().chain([reference()]) {
-                let one = run_all(op, r.single_threaded(), &z, &dy, &slopes, layout);
+                let one = run_all(op, r.single_threaded(), &z, &dy, &slopes, layout, ml);
                 for (pool, t) in pools.iter().zip([2, 3, 7]) {
-                    let many = pool.install(|| run_all(op, r, &z, &dy, &slopes, layout));
+                    let many = pool.install(|| run_all(op, r, &z, &dy, &slopes, layout, ml));
                     let ctx = format!(
-                        "{} {} on {} with {t} threads {layout:?}",
+                        "{} {} on {} with {t} threads {layout:?} {ml:?}",
                         op.name(),
                         T::NAME,
                         r.backend()
@@ -86,6 +116,7 @@ fn threads_equal<T: TestElement>() {
                     assert_bits_eq(&many.0, &one.0, &z, &ctx);
                     assert_bits_eq(&many.1, &one.1, &slopes, &format!("{ctx} (da)"));
                     assert_eq!(many.2, one.2, "{ctx} (mask)");
+                    assert_eq!(many.3, one.3, "{ctx} (indices)");
                 }
             }
         }

@@ -1,16 +1,76 @@
 //! The buffers and calls shared by the throughput report and the criterion benches: one
-//! workload per dtype, every op of the inventory runnable on a backend or as a baseline.
+//! workload per dtype, every op of the inventory (and each of its variants: PReLU layouts,
+//! maxout layouts and group sizes) runnable on a backend or as a baseline.
 #![allow(dead_code)]
 
 use std::hint::black_box;
 
-use rectifier::inventory::{Args, Op};
-use rectifier::{ChannelLayout, Rectifier};
+use rectifier::inventory::{Args, Op, Params};
+use rectifier::{ChannelLayout, MaxoutGradMode, MaxoutLayout, Rectifier};
 
-use super::naive::{Naive, naive_native};
+use super::naive::{Naive, naive_native, naive_native_maxout};
 
 /// Channels of the PReLU rows.
 pub const PRELU_CHANNELS: usize = 32;
+/// The group sizes of the maxout rows.
+pub const MAXOUT_KS: [usize; 4] = [2, 4, 8, 16];
+
+/// One configuration of an op: its PReLU layout, or its maxout layout and `k`.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// The PReLU layout.
+    pub layout: ChannelLayout,
+    /// The maxout layout.
+    pub maxout_layout: MaxoutLayout,
+    /// The maxout group size (1 for other ops).
+    pub k: usize,
+    /// The `layout` of the row (`None` for ops without one).
+    pub name: Option<String>,
+    /// The `k` of the row (maxout only).
+    pub row_k: Option<usize>,
+}
+
+/// The variants of `op` at size `n`.
+pub fn variants(op: Op, n: usize) -> Vec<Variant> {
+    let plain = |layout, name| Variant {
+        layout,
+        maxout_layout: MaxoutLayout::Interleaved,
+        k: 1,
+        name,
+        row_k: None,
+    };
+    match op.params() {
+        Params::ChannelSlopes => {
+            let s = (n / PRELU_CHANNELS).max(1);
+            vec![
+                plain(
+                    ChannelLayout::ChannelsLast,
+                    Some(format!("channels_last,C={PRELU_CHANNELS}")),
+                ),
+                plain(
+                    ChannelLayout::ChannelsFirst { spatial: s },
+                    Some(format!("channels_first,N=1,C={PRELU_CHANNELS},S={s}")),
+                ),
+            ]
+        }
+        Params::Maxout | Params::MaxoutBackward => {
+            let mut v = Vec::new();
+            for ml in [MaxoutLayout::Interleaved, MaxoutLayout::Planar] {
+                for k in MAXOUT_KS {
+                    v.push(Variant {
+                        layout: ChannelLayout::ChannelsLast,
+                        maxout_layout: ml,
+                        k,
+                        name: Some(ml.name().to_string()),
+                        row_k: Some(k),
+                    });
+                }
+            }
+            v
+        }
+        _ => vec![plain(ChannelLayout::ChannelsLast, None)],
+    }
+}
 
 /// Inputs and outputs for every op at sizes up to `max_n`.
 pub struct Workload<T> {
@@ -24,14 +84,17 @@ pub struct Workload<T> {
     pub da: Vec<T>,
     /// Packed mask of the mask ops.
     pub mask: Vec<u64>,
+    /// Maxout indices (written by forward, read by backward).
+    pub indices: Vec<u32>,
     /// PReLU slopes.
     pub slopes: Vec<T>,
     /// Leaky ReLU slope.
     pub a: T,
-    /// Source and destination of the memcpy roofline (up to 1.5 n elements).
-    pub copy_src: Vec<T>,
+    /// Source and destination of the memcpy roofline, in bytes (a call's byte count need not
+    /// be a whole number of elements).
+    pub copy_src: Vec<u8>,
     /// See `copy_src`.
-    pub copy_dst: Vec<T>,
+    pub copy_dst: Vec<u8>,
 }
 
 /// Input values: half negative, no NaNs (the kernels are branch-free, so timing does not
@@ -43,6 +106,7 @@ pub fn value(i: usize) -> f64 {
 impl<T: Naive> Workload<T> {
     /// Buffers for sizes up to `max_n`.
     pub fn new(max_n: usize) -> Self {
+        let size = core::mem::size_of::<T>();
         Workload {
             src: (0..max_n).map(|i| T::from_f64(value(i))).collect(),
             dy: (0..max_n)
@@ -51,18 +115,20 @@ impl<T: Naive> Workload<T> {
             dst: vec![T::ZERO; max_n],
             da: vec![T::ZERO; PRELU_CHANNELS],
             mask: vec![0; rectifier::mask_words(max_n)],
+            indices: vec![0; max_n],
             slopes: (0..PRELU_CHANNELS)
                 .map(|c| T::from_f64(0.01 * (c + 1) as f64))
                 .collect(),
             a: T::from_f64(0.01),
-            copy_src: vec![T::from_f64(1.0); max_n * 3 / 2 + 1],
-            copy_dst: vec![T::ZERO; max_n * 3 / 2 + 1],
+            copy_src: (0..max_n * size * 3 / 2 + 8).map(|i| i as u8).collect(),
+            copy_dst: vec![0; max_n * size * 3 / 2 + 8],
         }
     }
 
     /// Sets up the buffers `op` reads at size `n`: the mask of `relu` on `src` for the ops that
-    /// read a mask, and `dy` in the in-place buffer of in-place backward ops.
-    pub fn prepare(&mut self, op: Op, n: usize) {
+    /// read a mask, `dy` in the in-place buffer of in-place backward ops, and valid indices
+    /// (spread over the group) for maxout's backward.
+    pub fn prepare(&mut self, op: Op, n: usize, v: &Variant) {
         if op.from_mask() {
             let words = rectifier::mask_words(n);
             Rectifier::auto()
@@ -77,25 +143,45 @@ impl<T: Naive> Workload<T> {
         if op.backward() && op.inplace() {
             self.dst[..n].copy_from_slice(&self.dy[..n]);
         }
+        if op.params() == Params::MaxoutBackward {
+            for (i, ix) in self.indices[..n / v.k].iter_mut().enumerate() {
+                *ix = ((i * 7) % v.k) as u32;
+            }
+        }
+    }
+
+    /// `(input length, output length, index length)` of `op` at size `n`.
+    fn lens(op: Op, n: usize, k: usize) -> (usize, usize, usize) {
+        let g = n / k;
+        match op.params() {
+            Params::Maxout => (g * k, g, if op == Op::MaxoutValues { 0 } else { g }),
+            Params::MaxoutBackward => (g, g * k, g),
+            _ => (n, n, 0),
+        }
     }
 
     /// One call of `op` on `r` at size `n`.
     #[inline(never)]
-    pub fn run_kernel(&mut self, op: Op, r: Rectifier, n: usize, layout: ChannelLayout) {
+    pub fn run_kernel(&mut self, op: Op, r: Rectifier, n: usize, v: &Variant) {
+        let (in_len, out_len, ix_len) = Self::lens(op, n, v.k);
         let (z, src) = if op.backward() {
             (&self.src[..n], &self.dy[..n])
         } else {
-            (&[][..], &self.src[..n])
+            (&[][..], &self.src[..in_len])
         };
         let args = Args {
             src: black_box(src),
-            dst: &mut self.dst[..n],
+            dst: &mut self.dst[..out_len],
             z: black_box(z),
             da: &mut self.da,
             mask: &mut self.mask[..rectifier::mask_words(n)],
             slope: black_box(self.a),
             slopes: &self.slopes,
-            layout,
+            layout: v.layout,
+            k: v.k,
+            maxout_layout: v.maxout_layout,
+            indices: &mut self.indices[..ix_len],
+            grad_mode: MaxoutGradMode::Overwrite,
             ..Args::default()
         };
         op.call(r, args).expect("valid call");
@@ -104,7 +190,26 @@ impl<T: Naive> Workload<T> {
 
     /// One call of the naive loop of `op` (compiled for the widest ISA when `native`).
     #[inline(never)]
-    pub fn run_naive(&mut self, op: Op, native: bool, n: usize, layout: ChannelLayout) {
+    pub fn run_naive(&mut self, op: Op, native: bool, n: usize, v: &Variant) {
+        let (in_len, out_len, _) = Self::lens(op, n, v.k);
+        if !op.params().elementwise() {
+            let f = if native {
+                naive_native_maxout::<T>
+            } else {
+                T::naive_maxout
+            };
+            let ix_len = n / v.k;
+            f(
+                op,
+                black_box(&self.src[..in_len]),
+                &mut self.dst[..out_len],
+                &mut self.indices[..ix_len],
+                v.k,
+                v.maxout_layout,
+            );
+            black_box(&mut self.dst);
+            return;
+        }
         let (z, src) = if op.backward() {
             (&self.src[..n], &self.dy[..n])
         } else {
@@ -119,7 +224,7 @@ impl<T: Naive> Workload<T> {
             &mut self.dst[..n],
             black_box(self.a),
             &self.slopes,
-            layout,
+            v.layout,
             &mut self.da,
             &mut self.mask[..words],
         );
@@ -129,7 +234,7 @@ impl<T: Naive> Workload<T> {
     /// One copy of `bytes` bytes (half read, half written): the roofline of an op moving them.
     #[inline(never)]
     pub fn run_memcpy(&mut self, bytes: usize) {
-        let m = bytes / 2 / core::mem::size_of::<T>();
+        let m = bytes / 2;
         self.copy_dst[..m].copy_from_slice(black_box(&self.copy_src[..m]));
         black_box(&mut self.copy_dst);
     }

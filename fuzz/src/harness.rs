@@ -8,7 +8,10 @@
 //! `tests/fuzz_corpus.rs`, which replays the committed corpora.
 
 use rectifier::inventory::{Args, Op, Params};
-use rectifier::{Backend, ChannelLayout, Element, Rectifier, Subgradient, supported_backends};
+use rectifier::{
+    Backend, ChannelLayout, Element, MaxoutGradMode, MaxoutLayout, Rectifier, Subgradient,
+    supported_backends,
+};
 
 /// A family of kernels: each fuzz target covers one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +22,10 @@ pub enum Family {
     Backward,
     /// The mask path: forward that writes the mask, backward that reads it.
     Mask,
+    /// Maxout forward (values and indices, values only).
+    MaxoutForward,
+    /// Maxout backward (overwrite and accumulate).
+    MaxoutBackward,
 }
 
 impl Family {
@@ -29,10 +36,13 @@ impl Family {
             .copied()
             .filter(|op| {
                 let mask = op.writes_mask() || op.from_mask();
+                let maxout = op.maxout();
                 match self {
-                    Family::Forward => !op.backward() && !mask,
+                    Family::Forward => !op.backward() && !mask && !maxout,
                     Family::Backward => op.backward() && !mask,
                     Family::Mask => mask,
+                    Family::MaxoutForward => maxout && op.params() == Params::Maxout,
+                    Family::MaxoutBackward => op.params() == Params::MaxoutBackward,
                 }
             })
             .collect()
@@ -79,6 +89,14 @@ pub fn run(family: Family, data: &[u8]) {
     let ops = family.ops();
     let mut b = Bytes { data };
     let op = ops[b.byte() as usize % ops.len()];
+    if op.maxout() {
+        if b.byte() & 1 == 0 {
+            run_maxout::<f32>(op, &mut b);
+        } else {
+            run_maxout::<f64>(op, &mut b);
+        }
+        return;
+    }
     if b.byte() & 1 == 0 {
         run_typed::<f32>(op, &mut b);
     } else {
@@ -187,6 +205,7 @@ fn run_typed<T: FuzzElement>(op: Op, b: &mut Bytes) {
                 &[]
             },
             layout,
+            ..Args::default()
         };
         let result = op.call(r, args).map_err(|e| e.to_string());
         let bits = |v: &[T]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -220,7 +239,10 @@ fn run_typed<T: FuzzElement>(op: Op, b: &mut Bytes) {
     };
 
     let want = run_on(Rectifier::new(Backend::Scalar).expect("scalar"));
-    for backend in supported_backends().iter().filter(|&b| b != Backend::Scalar) {
+    for backend in supported_backends()
+        .iter()
+        .filter(|&b| b != Backend::Scalar)
+    {
         let r = Rectifier::new(backend).expect("supported");
         for r in [r.single_threaded(), r] {
             let got = run_on(r);
@@ -231,6 +253,140 @@ fn run_typed<T: FuzzElement>(op: Op, b: &mut Bytes) {
                 op.name(),
                 T::NAME,
                 backend
+            );
+        }
+    }
+}
+
+/// One maxout call: `k`, layout, mode, group count, offsets and data from the bytes; indices
+/// for the backward from the bytes too (some out of range on purpose).
+fn run_maxout<T: FuzzElement>(op: Op, b: &mut Bytes) {
+    let size = core::mem::size_of::<T>();
+    let flags = b.byte();
+    let k = match flags & 3 {
+        0 => 1 + b.byte() as usize % 8,
+        1 => 1 + b.byte() as usize % 40,
+        2 => [2, 4, 8, 16][b.byte() as usize % 4],
+        _ => 1 + b.byte() as usize * 4,
+    };
+    let layout = if flags & 4 == 0 {
+        MaxoutLayout::Interleaved
+    } else {
+        MaxoutLayout::Planar
+    };
+    let mode = if flags & 8 == 0 {
+        MaxoutGradMode::Overwrite
+    } else {
+        MaxoutGradMode::Accumulate
+    };
+    let offset = (flags >> 4) as usize % 16;
+    let malformed = b.byte() % 8; // 1: input length not a multiple of k; 2: output length; 3: k = 0
+    let bad_index = b.byte();
+    let rest = b.data;
+    let elem = |i: usize| {
+        let mut bits = 0u64;
+        for (j, &x) in rest[i * size..(i + 1) * size].iter().enumerate() {
+            bits |= (x as u64) << (8 * j);
+        }
+        T::from_u64_bits(bits)
+    };
+    let total = rest.len() / size;
+    let backward = op.params() == Params::MaxoutBackward;
+    // Forward: n = G * k inputs. Backward: G gradients, then `dx`'s initial values (accumulate).
+    let groups = if backward { total / (k + 1) } else { total / k };
+    let n = groups * k;
+    let data: Vec<T> = (0..total).map(elem).collect();
+    let (k_call, in_len, out_len) = match malformed {
+        1 if !backward => (k, n + 1, groups),
+        2 => (
+            k,
+            if backward { groups } else { n },
+            if backward { n + 1 } else { groups + 1 },
+        ),
+        3 => (
+            0,
+            if backward { groups } else { n },
+            if backward { n } else { groups },
+        ),
+        _ => (
+            k,
+            if backward { groups } else { n },
+            if backward { n } else { groups },
+        ),
+    };
+    let input: Vec<T> = (0..in_len)
+        .map(|i| data.get(i).copied().unwrap_or(T::ZERO))
+        .collect();
+    let dx0: Vec<T> = (0..out_len)
+        .map(|i| data.get(groups + i).copied().unwrap_or(T::ZERO))
+        .collect();
+    let ix0: Vec<u32> = (0..groups)
+        .map(|g| {
+            let v = rest.get(g).copied().unwrap_or(0) as usize;
+            if bad_index == 7 && g == groups / 2 {
+                k as u32
+            } else {
+                (v % k.max(1)) as u32
+            }
+        })
+        .collect();
+
+    let run_on = |r: Rectifier| {
+        let canary = T::from_f64(-4321.5);
+        let mut out = vec![canary; offset + out_len + 2];
+        if backward {
+            out[offset..offset + out_len].copy_from_slice(&dx0);
+        }
+        let before = out.clone();
+        let mut ix = if backward {
+            ix0.clone()
+        } else {
+            vec![u32::MAX; groups]
+        };
+        let ix_before = ix.clone();
+        let args = Args {
+            src: &input,
+            dst: &mut out[offset..offset + out_len],
+            k: k_call,
+            maxout_layout: layout,
+            indices: &mut ix,
+            grad_mode: mode,
+            ..Args::default()
+        };
+        let result = op.call(r, args).map_err(|e| e.to_string());
+        for (i, (now, was)) in out.iter().zip(&before).enumerate() {
+            if i < offset || i >= offset + out_len || result.is_err() {
+                assert_eq!(
+                    now.to_bits(),
+                    was.to_bits(),
+                    "{} on {} wrote element {i} ({result:?})",
+                    op.name(),
+                    r.backend()
+                );
+            }
+        }
+        if result.is_err() {
+            assert_eq!(ix, ix_before, "{}: indices written on error", op.name());
+        }
+        let bits: Vec<T::Bits> = out[offset..offset + out_len]
+            .iter()
+            .map(|x| x.to_bits())
+            .collect();
+        (result, bits, ix)
+    };
+    let want = run_on(Rectifier::new(Backend::Scalar).expect("scalar"));
+    for backend in supported_backends()
+        .iter()
+        .filter(|&b| b != Backend::Scalar)
+    {
+        let r = Rectifier::new(backend).expect("supported");
+        for r in [r.single_threaded(), r] {
+            let got = run_on(r);
+            assert!(
+                got == want,
+                "{} {} on {backend} differs from the reference (k {k_call}, {layout:?}, {mode:?}, groups {groups}, offset {offset}, malformed {malformed}):\n got {got:x?}\nwant {want:x?}",
+                op.name(),
+                T::NAME,
             );
         }
     }

@@ -86,3 +86,165 @@ pub fn map_with_slope_part_of<S: pulp::Simd, T: crate::Element, F: crate::kernel
     let _ = whole_bytes;
     crate::kernels::map_with_slope(s, f, src, a, dst)
 }
+
+/// Whether [`split_even_odd`] has an in-register implementation for `S` and `T` (AVX-512 and
+/// AVX2; elsewhere maxout's interleaved kernel transposes through a stack buffer).
+#[inline(always)]
+pub fn has_split_even_odd<S: pulp::Simd, T: crate::Element>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::has_split_even_odd::<S>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The even-position and odd-position elements of the `2 * lanes` elements `a ++ b`, each in
+/// order: `([a0, a2, .., b0, b2, ..], [a1, a3, .., b1, b3, ..])`. Only called when
+/// [`has_split_even_odd`] is true (panics otherwise).
+#[inline(always)]
+pub fn split_even_odd<S: pulp::Simd, T: crate::Element>(
+    s: S,
+    a: T::V<S>,
+    b: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::split_even_odd::<S, T>(s, a, b)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, a, b);
+        unreachable!("no in-register even/odd split on this architecture")
+    }
+}
+
+/// The inverse of [`split_even_odd`]: `(e, o)` zipped into `[e0, o0, e1, o1, ..]` (first
+/// vector) and its second half. Only called when [`has_split_even_odd`] is true.
+#[inline(always)]
+pub fn zip_even_odd<S: pulp::Simd, T: crate::Element>(
+    s: S,
+    e: T::V<S>,
+    o: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::zip_even_odd::<S, T>(s, e, o)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, e, o);
+        unreachable!("no in-register zip on this architecture")
+    }
+}
+
+/// Whether [`stream`] has a non-temporal store for `S` (x86 AVX2 and AVX-512).
+#[inline(always)]
+pub fn can_stream<S: pulp::Simd>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::has_split_even_odd::<S>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A non-temporal store of one vector (it skips the read-for-ownership of the line; for
+/// outputs of at least [`STREAM_MIN_BYTES`]). Call [`stream_fence`] after the last one.
+///
+/// # Safety
+/// [`can_stream`] is true for `S`, and `dst` is valid for writes and aligned to the vector size.
+#[inline(always)]
+pub unsafe fn stream<S: pulp::Simd, T: crate::Element>(dst: *mut T::V<S>, v: T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: forwarded from the caller.
+        unsafe { x86::stream::<S, T>(dst, v) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dst, v);
+        unreachable!("no streaming store on this architecture")
+    }
+}
+
+/// Orders earlier [`stream`] stores before any later store (a no-op where there are none).
+#[inline(always)]
+pub fn stream_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `sfence` is SSE, part of x86-64's baseline.
+    unsafe {
+        core::arch::x86_64::_mm_sfence()
+    };
+}
+
+/// Whether [`gather`] exists for `S` (x86 AVX2 and AVX-512).
+#[inline(always)]
+pub fn has_gather<S: pulp::Simd>() -> bool {
+    can_stream::<S>()
+}
+
+/// `base[offsets[l]]` in every lane `l` (a hardware gather).
+///
+/// # Safety
+/// [`has_gather`] is true for `S`; `base + offsets[l]` is readable for every lane; offsets fit
+/// an `i32` for `f32` lanes.
+#[inline(always)]
+pub unsafe fn gather<S: pulp::Simd, T: crate::Element>(
+    base: *const T,
+    offsets: T::U<S>,
+) -> T::V<S> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: forwarded from the caller.
+        unsafe { x86::gather::<S, T>(base, offsets) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (base, offsets);
+        unreachable!("no gather on this architecture")
+    }
+}
+
+/// Whether [`permute2`] exists for `S` (AVX-512).
+#[inline(always)]
+pub fn has_permute2<S: pulp::Simd>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::has_permute2::<S>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Lane `l` is lane `idx[l] mod 2 lanes` of `a ++ b`. Only called when [`has_permute2`].
+#[inline(always)]
+pub fn permute2<S: pulp::Simd, T: crate::Element>(a: T::V<S>, idx: T::U<S>, b: T::V<S>) -> T::V<S> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::permute2::<S, T>(a, idx, b)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (a, idx, b);
+        unreachable!("no two-source permute on this architecture")
+    }
+}
+
+/// Whether some lane of `v` is NaN (a single mask test on every x86 backend).
+#[inline(always)]
+pub fn any_nan<S: pulp::Simd, T: crate::Element>(s: S, v: T::V<S>) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some(b) = x86::any_nan::<S, T>(v) {
+            return b;
+        }
+    }
+    T::m_any(s, T::m_not(s, T::v_eq(s, v, v)))
+}

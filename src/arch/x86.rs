@@ -14,31 +14,6 @@ fn streamable<S: Simd>() -> bool {
         || TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>()
 }
 
-/// Stores `v` at `ptr` with a non-temporal store.
-///
-/// # Safety
-/// `streamable::<S>()` is true (so a token of `S` exists: the CPU has AVX, and AVX-512F for
-/// 64-byte vectors), and `ptr` is valid for writes and aligned to the vector's size.
-#[inline(always)]
-unsafe fn stream<S: Simd, T: Element>(ptr: *mut T::V<S>, v: T::V<S>) {
-    use core::arch::x86_64::{__m256i, __m512i, _mm256_stream_si256, _mm512_stream_si512};
-    // SAFETY: the caller's contract; `transmute_copy` reads exactly the vector's bytes, which
-    // are plain data of the same size as the intrinsic's type.
-    unsafe {
-        if core::mem::size_of::<T::V<S>>() == 64 {
-            _mm512_stream_si512(
-                ptr.cast(),
-                core::mem::transmute_copy::<T::V<S>, __m512i>(&v),
-            );
-        } else {
-            _mm256_stream_si256(
-                ptr.cast(),
-                core::mem::transmute_copy::<T::V<S>, __m256i>(&v),
-            );
-        }
-    }
-}
-
 /// `(head, body)`: elements before the first vector-aligned address of `dst`, then the number
 /// of elements in whole aligned vectors after it.
 #[inline(always)]
@@ -46,14 +21,6 @@ fn plan<S: Simd, T: Element>(dst: &[T]) -> (usize, usize) {
     let head = head_len::<S, T>(dst);
     let lanes = T::lanes::<S>();
     (head, (dst.len() - head) / lanes * lanes)
-}
-
-/// Orders the streaming stores before any later store (`sfence`, SSE: x86-64 baseline), so
-/// the output is visible like ordinary stores to other threads.
-#[inline(always)]
-fn fence() {
-    // SAFETY: `sfence` is part of x86-64's baseline instruction set and has no operands.
-    unsafe { core::arch::x86_64::_mm_sfence() };
 }
 
 /// `dst[i] = f(src[i])` with the aligned body of `dst` written by non-temporal stores, then an
@@ -82,7 +49,7 @@ pub fn map_streaming<S: Simd, T: Element, F: Unary<T>>(
         // `body / lanes` vectors) and aligned, since `dst_body` starts on a vector boundary.
         unsafe { stream::<S, T>(out.add(i), f.simd(s, *z)) };
     }
-    fence();
+    super::stream_fence();
     map(s, f, src_tail, dst_tail);
     true
 }
@@ -114,7 +81,216 @@ pub fn map_with_slope_streaming<S: Simd, T: Element, F: WithSlope<T>>(
         // SAFETY: as in `map_streaming`.
         unsafe { stream::<S, T>(out.add(i), f.simd(s, *z, *av)) };
     }
-    fence();
+    super::stream_fence();
     map_with_slope(s, f, src_tail, a_tail, dst_tail);
     true
+}
+
+/// Whether `S` is an x86 token with an even/odd split (AVX-512 `vpermt2ps`/`vpermt2pd`, or
+/// AVX2 lane permutes).
+#[inline(always)]
+pub fn has_split_even_odd<S: Simd>() -> bool {
+    TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+        || TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>()
+}
+
+/// See [`crate::arch::split_even_odd`]. AVX-512: one two-source permute per output
+/// (`vpermt2ps`/`vpermt2pd`). AVX2: an in-lane permute of each input, then 128-bit halves
+/// combined (`vpermps` + `vperm2f128`, `vpermpd` + `vperm2f128`).
+#[inline(always)]
+pub fn split_even_odd<S: Simd, T: Element>(_s: S, a: T::V<S>, b: T::V<S>) -> (T::V<S>, T::V<S>) {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let is_v3 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>();
+    let f32_ = size_of::<T>() == 4;
+    // SAFETY (all intrinsics): `S` is `V4` (AVX-512F present, checked when the token was made)
+    // for the 512-bit ones and `V3` (AVX2) for the 256-bit ones; `transmute_copy` converts
+    // between pulp's vector types and the `core::arch` ones of the same size (64 or 32 bytes,
+    // checked by the vector width of the token).
+    unsafe {
+        if is_v4 && f32_ {
+            let (a, b): (__m512, __m512) = (tc(&a), tc(&b));
+            let ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            (
+                tc(&_mm512_permutex2var_ps(a, ie, b)),
+                tc(&_mm512_permutex2var_ps(a, io, b)),
+            )
+        } else if is_v4 {
+            let (a, b): (__m512d, __m512d) = (tc(&a), tc(&b));
+            let ie = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+            let io = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+            (
+                tc(&_mm512_permutex2var_pd(a, ie, b)),
+                tc(&_mm512_permutex2var_pd(a, io, b)),
+            )
+        } else if is_v3 && f32_ {
+            let (a, b): (__m256, __m256) = (tc(&a), tc(&b));
+            let p = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+            let (pa, pb) = (
+                _mm256_permutevar8x32_ps(a, p),
+                _mm256_permutevar8x32_ps(b, p),
+            );
+            (
+                tc(&_mm256_permute2f128_ps::<0x20>(pa, pb)),
+                tc(&_mm256_permute2f128_ps::<0x31>(pa, pb)),
+            )
+        } else if is_v3 {
+            let (a, b): (__m256d, __m256d) = (tc(&a), tc(&b));
+            let (pa, pb) = (
+                _mm256_permute4x64_pd::<0b11_01_10_00>(a),
+                _mm256_permute4x64_pd::<0b11_01_10_00>(b),
+            );
+            (
+                tc(&_mm256_permute2f128_pd::<0x20>(pa, pb)),
+                tc(&_mm256_permute2f128_pd::<0x31>(pa, pb)),
+            )
+        } else {
+            unreachable!("split_even_odd on a token without it")
+        }
+    }
+}
+
+/// See [`crate::arch::zip_even_odd`]. AVX-512: `vpermt2ps`/`vpermt2pd`; AVX2: in-lane unpacks,
+/// then 128-bit halves combined.
+#[inline(always)]
+pub fn zip_even_odd<S: Simd, T: Element>(_s: S, e: T::V<S>, o: T::V<S>) -> (T::V<S>, T::V<S>) {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let is_v3 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>();
+    let f32_ = size_of::<T>() == 4;
+    // SAFETY: as in `split_even_odd`.
+    unsafe {
+        if is_v4 && f32_ {
+            let (e, o): (__m512, __m512) = (tc(&e), tc(&o));
+            let il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            let ih =
+                _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            (
+                tc(&_mm512_permutex2var_ps(e, il, o)),
+                tc(&_mm512_permutex2var_ps(e, ih, o)),
+            )
+        } else if is_v4 {
+            let (e, o): (__m512d, __m512d) = (tc(&e), tc(&o));
+            let il = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+            let ih = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+            (
+                tc(&_mm512_permutex2var_pd(e, il, o)),
+                tc(&_mm512_permutex2var_pd(e, ih, o)),
+            )
+        } else if is_v3 && f32_ {
+            let (e, o): (__m256, __m256) = (tc(&e), tc(&o));
+            let (l, h) = (_mm256_unpacklo_ps(e, o), _mm256_unpackhi_ps(e, o));
+            (
+                tc(&_mm256_permute2f128_ps::<0x20>(l, h)),
+                tc(&_mm256_permute2f128_ps::<0x31>(l, h)),
+            )
+        } else if is_v3 {
+            let (e, o): (__m256d, __m256d) = (tc(&e), tc(&o));
+            let (l, h) = (_mm256_unpacklo_pd(e, o), _mm256_unpackhi_pd(e, o));
+            (
+                tc(&_mm256_permute2f128_pd::<0x20>(l, h)),
+                tc(&_mm256_permute2f128_pd::<0x31>(l, h)),
+            )
+        } else {
+            unreachable!("zip_even_odd on a token without it")
+        }
+    }
+}
+
+/// See [`crate::arch::stream`].
+///
+/// # Safety
+/// `S` is `V4` or `V3`; `dst` is valid for writes and aligned to the vector size.
+#[inline(always)]
+pub unsafe fn stream<S: Simd, T: Element>(dst: *mut T::V<S>, v: T::V<S>) {
+    // SAFETY: the caller guarantees the token (AVX-512F for 64-byte vectors, AVX for 32-byte
+    // ones) and an aligned, writable `dst`; the transmutes are between equal-sized vectors.
+    unsafe {
+        if size_of::<T::V<S>>() == 64 {
+            core::arch::x86_64::_mm512_stream_si512(
+                dst.cast(),
+                core::mem::transmute_copy::<T::V<S>, core::arch::x86_64::__m512i>(&v),
+            );
+        } else {
+            core::arch::x86_64::_mm256_stream_si256(
+                dst.cast(),
+                core::mem::transmute_copy::<T::V<S>, core::arch::x86_64::__m256i>(&v),
+            );
+        }
+    }
+}
+
+/// See [`crate::arch::gather`]: `vgatherdps` / `vgatherqpd` (AVX-512 and AVX2).
+///
+/// # Safety
+/// `S` is `V4` or `V3`; `base + offsets[l]` is readable for every lane `l`; every offset fits
+/// an `i32` (`f32`) or `i64` (`f64`).
+#[inline(always)]
+pub unsafe fn gather<S: Simd, T: Element>(base: *const T, offsets: T::U<S>) -> T::V<S> {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let f32_ = size_of::<T>() == 4;
+    // SAFETY: forwarded from the caller (token, readable lanes); the transmutes are between
+    // equal-sized vector types (the index vector has the lane width of the data vector).
+    unsafe {
+        if is_v4 && f32_ {
+            tc(&_mm512_i32gather_ps::<4>(tc(&offsets), base.cast()))
+        } else if is_v4 {
+            tc(&_mm512_i64gather_pd::<8>(tc(&offsets), base.cast()))
+        } else if f32_ {
+            tc(&_mm256_i32gather_ps::<4>(base.cast(), tc(&offsets)))
+        } else {
+            tc(&_mm256_i64gather_pd::<8>(base.cast(), tc(&offsets)))
+        }
+    }
+}
+
+/// Whether [`permute2`] exists for `S` (AVX-512 only: `vpermt2ps`/`vpermt2pd`).
+#[inline(always)]
+pub fn has_permute2<S: Simd>() -> bool {
+    TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+}
+
+/// Lane `l` of the result is lane `idx[l] mod 2 lanes` of `a ++ b` (`vpermt2ps`/`vpermt2pd`).
+/// Only called when [`has_permute2`] is true.
+#[inline(always)]
+pub fn permute2<S: Simd, T: Element>(a: T::V<S>, idx: T::U<S>, b: T::V<S>) -> T::V<S> {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    assert!(has_permute2::<S>());
+    // SAFETY: `S` is `V4` (asserted; AVX-512F checked when the token was made); the transmutes
+    // are between 64-byte vectors.
+    unsafe {
+        if size_of::<T>() == 4 {
+            tc(&_mm512_permutex2var_ps(tc(&a), tc(&idx), tc(&b)))
+        } else {
+            tc(&_mm512_permutex2var_pd(tc(&a), tc(&idx), tc(&b)))
+        }
+    }
+}
+
+/// Whether some lane of `v` is NaN, by `vcmpps` + `vmovmskps` on AVX2 (pulp's generic mask
+/// test scans the lanes one by one there); `None` for other tokens (the caller's generic test
+/// is already a single mask test on AVX-512).
+#[inline(always)]
+pub fn any_nan<S: Simd, T: Element>(v: T::V<S>) -> Option<bool> {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    if TypeId::of::<S>() != TypeId::of::<pulp::x86::V3>() {
+        return None;
+    }
+    // SAFETY: `S` is `V3` (AVX checked when the token was made); 32-byte transmutes.
+    unsafe {
+        Some(if size_of::<T>() == 4 {
+            let a: __m256 = tc(&v);
+            _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)) != 0
+        } else {
+            let a: __m256d = tc(&v);
+            _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_UNORD_Q>(a, a)) != 0
+        })
+    }
 }

@@ -268,6 +268,8 @@ pub fn status_of(e: &Error) -> rectifier_status {
         Error::FromOutputSlope { .. } => RECTIFIER_FROM_OUTPUT_SLOPE,
         Error::UnsupportedBackend { .. } => RECTIFIER_UNSUPPORTED_BACKEND,
         Error::Misaligned { .. } => RECTIFIER_MISALIGNED_POINTER,
+        Error::IndexTypeTooNarrow { .. } => RECTIFIER_INDEX_TYPE_TOO_NARROW,
+        Error::IndexOutOfRange { .. } => RECTIFIER_INDEX_OUT_OF_RANGE,
     }
 }
 

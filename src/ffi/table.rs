@@ -56,6 +56,10 @@ ffi_enums! {
         /// A bug in the library: a panic was caught at the boundary. Outputs may have been
         /// partly written. Please report it.
         RECTIFIER_INTERNAL = 13 => "internal error (a panic was caught at the C boundary); please report it",
+        /// Maxout: the group size `k` does not fit the index type.
+        RECTIFIER_INDEX_TYPE_TOO_NARROW = 14 => "the maxout group size k does not fit the index type",
+        /// Maxout backward: an index is not a position inside its group (`>= k`).
+        RECTIFIER_INDEX_OUT_OF_RANGE = 15 => "a maxout index is not below the group size k",
     }
 
     /// A backend: a family of kernels for one instruction set. Every backend gives the same

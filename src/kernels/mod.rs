@@ -8,6 +8,7 @@
 pub mod backward;
 pub mod forward;
 pub mod mask;
+pub mod maxout;
 
 use pulp::Simd;
 

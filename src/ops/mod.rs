@@ -4,6 +4,7 @@
 pub mod backward;
 pub mod forward;
 pub mod mask;
+pub mod maxout;
 
 use crate::element::Element;
 use crate::error::Error;

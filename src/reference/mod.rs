@@ -7,6 +7,8 @@
 
 pub mod backward;
 pub mod forward;
+pub mod maxout;
 
 pub use backward::*;
 pub use forward::*;
+pub use maxout::*;

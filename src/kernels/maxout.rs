@@ -1,0 +1,1231 @@
+//! Maxout kernels (`SPEC.md` sections 2 and 3), written once over pulp's [`Simd`].
+//!
+//! The lane rule ([`step`]) keeps a running `(best value, best index)` per lane; a candidate at a
+//! later position replaces the best iff `best is not NaN and !(c <= best)`. `!(c <= best)` is
+//! `c > best` or `c` NaN (given a non-NaN best), and is false for equal values and for `-0` vs
+//! `+0`, so the first NaN wins and ties keep the earliest position. Only compares and selects:
+//! no `max` instruction, whose NaN and signed-zero results differ by ISA.
+//!
+//! The compares are the bottleneck (AVX-512 on Zen 4 runs two per step at half rate), so every
+//! driver first runs [`step_fast`] (`c > best`: one compare, exact when no candidate is NaN)
+//! and sums the candidates on the adders; a NaN sum (a NaN candidate, or a harmless `inf - inf`)
+//! makes it redo the block with [`step`]. 64 Ki `f32` planar `k` = 16: 0.60x -> 0.87x memcpy.
+//!
+//! Drivers bring each group's pieces into the lanes of the rule:
+//! - **planar** (and `k = 1`): vectors across `G` groups, one load per plane: an element-wise
+//!   reduction over the `k` planes (tiled, 4 planes per pass, for `k > 8` on large inputs);
+//! - **interleaved, `k` = 2, 4, 8, 16**: blocks of `lanes` groups split into even/odd stream
+//!   positions in registers ([`crate::arch::split_even_odd`], AVX-512 and AVX2), reducing each
+//!   stage's pair at once;
+//! - **interleaved, other small `k`**: planes assembled by chains of two-source permutes
+//!   (AVX-512, `k <= 8`), else by hardware gathers (AVX2/AVX-512), else (NEON, tails) through
+//!   a stack transposition;
+//! - **interleaved, large `k`** (`k >= 2 * lanes`, above 16): within the group, vectors of
+//!   consecutive pieces, then a cross-lane reduction by (first NaN, greater, smaller index).
+//!
+//! Backward: planar overwrite by compare + select per plane; interleaved overwrite by zipping
+//! planes in registers (`k` = 2, 4, 8, 16 below `lanes`), or two broadcasts per group
+//! (`k >= lanes`), else a scalar scatter after zeroing; accumulate mode is a scalar scatter.
+//! Outputs of 16 MiB and more are written with streaming stores on x86.
+
+use pulp::{Simd, WithSimd};
+
+use super::{UNROLL, head_len};
+use crate::dispatch::Kernel;
+use crate::element::Element;
+use crate::error::Error;
+use crate::ops::maxout::{MaxoutGradMode, MaxoutIndex, MaxoutLayout, check_indices};
+use crate::reference;
+
+/// One step of the lane rule: candidate `c` (at position `j`, later than every position seen by
+/// this lane) against the running `(best, at)`.
+#[inline(always)]
+pub fn step<S: Simd, T: Element>(
+    s: S,
+    best: &mut T::V<S>,
+    at: &mut T::U<S>,
+    c: T::V<S>,
+    j: T::U<S>,
+) {
+    let replace = T::m_and(
+        s,
+        T::m_not(s, T::v_le(s, c, *best)),
+        T::v_eq(s, *best, *best),
+    );
+    *best = T::v_select(s, replace, c, *best);
+    *at = T::u_select(s, replace, j, *at);
+}
+
+/// [`step`] without the NaN handling: `c` replaces `best` iff `c > best` (ordered). Equal to
+/// [`step`] as long as no candidate is NaN (a NaN first element stays, since nothing compares
+/// greater than it); one compare instead of two. The callers check, with `any_nan_in`,
+/// that the candidates held no NaN, and redo the work with [`step`] when they did.
+#[inline(always)]
+pub fn step_fast<S: Simd, T: Element>(
+    s: S,
+    best: &mut T::V<S>,
+    at: &mut T::U<S>,
+    c: T::V<S>,
+    j: T::U<S>,
+) {
+    let replace = T::v_gt(s, c, *best);
+    *best = T::v_select(s, replace, c, *best);
+    *at = T::u_select(s, replace, j, *at);
+}
+
+/// The lane rule, exact ([`step`]) or fast ([`step_fast`]).
+#[inline(always)]
+fn step_rule<S: Simd, T: Element, const FAST: bool>(
+    s: S,
+    best: &mut T::V<S>,
+    at: &mut T::U<S>,
+    c: T::V<S>,
+    j: T::U<S>,
+) {
+    if FAST {
+        step_fast::<S, T>(s, best, at, c, j)
+    } else {
+        step::<S, T>(s, best, at, c, j)
+    }
+}
+
+/// Whether a sum of candidates is NaN in some lane: then some candidate was NaN (or the sum
+/// met `inf - inf`, a harmless false alarm). Sums run on the adders, beside the compares.
+#[inline(always)]
+fn any_nan_in<S: Simd, T: Element>(s: S, sum: T::V<S>) -> bool {
+    crate::arch::any_nan::<S, T>(s, sum)
+}
+
+/// A full vector from `p` (any alignment).
+///
+/// # Safety
+/// `p .. p + lanes` must be readable.
+#[inline(always)]
+unsafe fn load<S: Simd, T: Element>(p: *const T) -> T::V<S> {
+    // SAFETY: the caller guarantees `lanes` readable elements; `V<S>` is plain data.
+    unsafe { core::ptr::read_unaligned(p.cast::<T::V<S>>()) }
+}
+
+/// Stores `v` to `out[..lanes]` (`out.len() >= lanes`).
+#[inline(always)]
+fn store<S: Simd, T: Element>(out: &mut [T], v: T::V<S>) {
+    assert!(out.len() >= T::lanes::<S>());
+    // SAFETY: checked just above that `lanes` elements are writable.
+    unsafe { core::ptr::write_unaligned(out.as_mut_ptr().cast::<T::V<S>>(), v) }
+}
+
+/// Stores the first `out.len() <= lanes` lanes of the index vector `at`, converted to `I`
+/// (every lane is `< I::MAX_K`, checked by the caller's validation of `k`).
+#[inline(always)]
+fn store_indices<S: Simd, T: Element, I: MaxoutIndex>(out: &mut [I], at: T::U<S>) {
+    let lanes = T::lanes::<S>();
+    if out.len() == lanes && size_of::<I>() == size_of::<T::ULane>() {
+        // SAFETY: `out` holds exactly `lanes` elements of the lane width, and the only index
+        // type of that width is the lane type itself (`u32` for `f32`), so this is a plain copy.
+        unsafe { core::ptr::write_unaligned(out.as_mut_ptr().cast::<T::U<S>>(), at) };
+        return;
+    }
+    let src: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&at));
+    for (o, &x) in out.iter_mut().zip(src) {
+        *o = I::from_u64(x.into());
+    }
+}
+
+/// `[0, 1, ..., lanes - 1]`.
+#[inline(always)]
+fn iota<S: Simd, T: Element>(s: S) -> T::U<S> {
+    let mut v = T::u_splat(s, 0);
+    let lanes: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut v));
+    for (i, l) in lanes.iter_mut().enumerate() {
+        *l = T::ULane::try_from(i as u64).ok().expect("lane index fits");
+    }
+    v
+}
+
+/// `N` vectors of groups `g .. g + N * lanes` of `k` planes at `stride` elements apart in `z`
+/// (plane `j` of group `g` at `z[j * stride + g]`): values to `values[g..]`, indices (when
+/// `IDX`) to `ix[g..]`.
+#[inline(always)]
+fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: bool>(
+    s: S,
+    z: &[T],
+    stride: usize,
+    k: usize,
+    g: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    assert!(k >= 1 && (k - 1) * stride + g + N * lanes <= z.len());
+    let (mut best, mut at, nan) = planar_reduce::<S, T, N, true>(s, z.as_ptr(), stride, k, g);
+    if nan {
+        (best, at, _) = planar_reduce::<S, T, N, false>(s, z.as_ptr(), stride, k, g);
+    }
+    for u in 0..N {
+        let o = g + u * lanes;
+        store::<S, T>(&mut values[o..], best[u]);
+        if IDX {
+            store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
+        }
+    }
+}
+
+/// The reduction of [`planar_full`]: `N` vectors of groups from `g` over `k` planes at
+/// `stride`, by the fast rule (then also whether a candidate may have been NaN) or the exact
+/// one. The caller has checked that every element read is inside the input at `base`.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn planar_reduce<S: Simd, T: Element, const N: usize, const FAST: bool>(
+    s: S,
+    base: *const T,
+    stride: usize,
+    k: usize,
+    g: usize,
+) -> ([T::V<S>; N], [T::U<S>; N], bool) {
+    let lanes = T::lanes::<S>();
+    // SAFETY (every `load` below): the caller checked `(k - 1) * stride + g + N * lanes` is
+    // within the input.
+    // (Loops, not `array::from_fn`: a closure would not inherit the SIMD target features.)
+    let mut best = [T::v_splat(s, T::ZERO); N];
+    for (u, b) in best.iter_mut().enumerate() {
+        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
+    }
+    let mut sum = [T::v_splat(s, T::ZERO); N];
+    let mut at = [T::u_splat(s, 0); N];
+    let mut jv = T::u_splat(s, 0);
+    let one = T::u_splat(s, 1);
+    let mut row = base;
+    for _ in 1..k {
+        jv = T::u_add(s, jv, one);
+        // SAFETY: see above; `row` stays inside the input (at most `(k - 1) * stride` on).
+        row = unsafe { row.add(stride) };
+        for u in 0..N {
+            let c = unsafe { load::<S, T>(row.add(g + u * lanes)) };
+            if FAST {
+                sum[u] = T::v_add(s, sum[u], c);
+            }
+            step_rule::<S, T, FAST>(s, &mut best[u], &mut at[u], c, jv);
+        }
+    }
+    let mut nan = false;
+    if FAST {
+        let mut total = sum[0];
+        for x in &sum[1..] {
+            total = T::v_add(s, total, *x);
+        }
+        nan = any_nan_in::<S, T>(s, total);
+    }
+    (best, at, nan)
+}
+
+/// Groups `g .. g + len` (`len < lanes`) of the planes as in [`planar_full`], by masked loads
+/// and stores.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn planar_partial<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    stride: usize,
+    k: usize,
+    g: usize,
+    len: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let mut best = T::partial_load(s, &z[g..g + len]);
+    let mut at = T::u_splat(s, 0);
+    for j in 1..k {
+        let c = T::partial_load(s, &z[j * stride + g..j * stride + g + len]);
+        step::<S, T>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
+    }
+    T::partial_store(s, &mut values[g..g + len], best);
+    if IDX {
+        store_indices::<S, T, I>(&mut ix[g..g + len], at);
+    }
+}
+
+/// Above this many planes, [`planar`] runs 8 vectors of groups at once (more independent
+/// chains of steps): 64 Ki `f32`, `k` = 16: 0.59x -> 0.61x memcpy, `k` = 8: 0.62x -> 0.66x.
+/// (Tiles reading 4 planes per pass, against L1 set conflicts between planes, measured slower:
+/// 0.43x at `k` = 16.)
+const MANY_PLANES: usize = 4;
+
+/// Planes read at once by [`planar_tile`].
+const PLANES_PER_PASS: usize = 4;
+/// Vectors of groups per tile of [`planar_tile`] (2048 `f32` groups on AVX-512: 8 KiB runs of
+/// each plane per pass).
+const TILE_VECTORS: usize = 128;
+
+/// `TILE_VECTORS` vectors of groups from `g` of the planar layout with many planes, reading
+/// [`PLANES_PER_PASS`] planes per pass over the tile (the running best waits in L1 between
+/// passes): fewer concurrent DRAM streams. Used for `k > 8` and inputs of at least
+/// [`crate::arch::STREAM_MIN_BYTES`]: `f32` `k` = 16 on AVX-512 (a noisy, shared machine)
+/// 4 Mi: 11.4 -> 15.4 GB/s, 16 Mi: 7.6 -> 8.3, 64 Mi: about 5 -> 6.8; slower in cache
+/// (64 Ki: 0.59x -> 0.50x memcpy) and at `k` = 8 (4 Mi: 27 -> 14.5 GB/s).
+#[inline(always)]
+fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    stride: usize,
+    k: usize,
+    g: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    assert!(k >= 1 && (k - 1) * stride + g + TILE_VECTORS * lanes <= z.len());
+    let mut best = [T::v_splat(s, T::ZERO); TILE_VECTORS];
+    let mut at = [T::u_splat(s, 0); TILE_VECTORS];
+    if planar_tile_reduce::<S, T, true>(s, z.as_ptr(), stride, k, g, &mut best, &mut at) {
+        planar_tile_reduce::<S, T, false>(s, z.as_ptr(), stride, k, g, &mut best, &mut at);
+    }
+    for u in 0..TILE_VECTORS {
+        let o = g + u * lanes;
+        store::<S, T>(&mut values[o..], best[u]);
+        if IDX {
+            store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
+        }
+    }
+}
+
+/// The reduction of [`planar_tile`] by the fast rule (returning whether a candidate may have
+/// been NaN) or the exact one. The caller checked the furthest element read is in the input.
+#[inline(always)]
+fn planar_tile_reduce<S: Simd, T: Element, const FAST: bool>(
+    s: S,
+    base: *const T,
+    stride: usize,
+    k: usize,
+    g: usize,
+    best: &mut [T::V<S>; TILE_VECTORS],
+    at: &mut [T::U<S>; TILE_VECTORS],
+) -> bool {
+    let lanes = T::lanes::<S>();
+    for (u, b) in best.iter_mut().enumerate() {
+        // SAFETY: (every `load`) the caller checked `(k - 1) * stride + g + TILE_VECTORS *
+        // lanes` is within the input.
+        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
+    }
+    *at = [T::u_splat(s, 0); TILE_VECTORS];
+    let mut sum = T::v_splat(s, T::ZERO);
+    let mut j0 = 1;
+    while j0 < k {
+        let j1 = (j0 + PLANES_PER_PASS).min(k);
+        for u in 0..TILE_VECTORS {
+            let (mut b, mut a) = (best[u], at[u]);
+            let mut part = T::v_splat(s, T::ZERO);
+            for j in j0..j1 {
+                let c = unsafe { load::<S, T>(base.add(j * stride + g + u * lanes)) };
+                if FAST {
+                    part = T::v_add(s, part, c);
+                }
+                step_rule::<S, T, FAST>(s, &mut b, &mut a, c, T::u_splat(s, j as u64));
+            }
+            if FAST {
+                sum = T::v_add(s, sum, part);
+            }
+            best[u] = b;
+            at[u] = a;
+        }
+        j0 = j1;
+    }
+    FAST && any_nan_in::<S, T>(s, sum)
+}
+
+/// The planar layout (and any layout at `k = 1`): `values.len()` groups.
+#[inline(always)]
+fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let groups = values.len();
+    let lanes = T::lanes::<S>();
+    let head = head_len::<S, T>(values);
+    if head > 0 {
+        planar_partial::<S, T, I, IDX>(s, z, groups, k, 0, head, values, ix);
+    }
+    let mut g = head;
+    if k > 2 * PLANES_PER_PASS && size_of_val(z) >= crate::arch::STREAM_MIN_BYTES {
+        while g + TILE_VECTORS * lanes <= groups {
+            planar_tile::<S, T, I, IDX>(s, z, groups, k, g, values, ix);
+            g += TILE_VECTORS * lanes;
+        }
+    }
+    // AVX2 (16 registers for 8 x (best, index, sum)) measured better with 4 vectors at
+    // `k` = 8 (53 -> 63 GB/s, 64 Ki `f32`) and with 8 at `k` = 16 (45 -> 54).
+    if k > MANY_PLANES && (size_of::<T::V<S>>() == 64 || k > 8) {
+        while g + 8 * lanes <= groups {
+            planar_full::<S, T, I, 8, IDX>(s, z, groups, k, g, values, ix);
+            g += 8 * lanes;
+        }
+    }
+    while g + UNROLL * lanes <= groups {
+        planar_full::<S, T, I, UNROLL, IDX>(s, z, groups, k, g, values, ix);
+        g += UNROLL * lanes;
+    }
+    while g + lanes <= groups {
+        planar_full::<S, T, I, 1, IDX>(s, z, groups, k, g, values, ix);
+        g += lanes;
+    }
+    if g < groups {
+        planar_partial::<S, T, I, IDX>(s, z, groups, k, g, groups - g, values, ix);
+    }
+}
+
+/// The stack buffer of the transposing path: `k * lanes` elements, `k <= MAX_TRANSPOSE_K`.
+const TRANSPOSE_BUF: usize = 32 * 16;
+
+/// Groups `g .. g + len` (`len <= lanes`) of the interleaved layout through a transposition in
+/// a stack buffer (`k * lanes <= TRANSPOSE_BUF`), then the planar rule.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn interleaved_block<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    g: usize,
+    len: usize,
+    buf: &mut [T; TRANSPOSE_BUF],
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    let src = &z[g * k..(g + len) * k];
+    let buf = &mut buf[..k * lanes];
+    for (l, group) in src.chunks_exact(k).enumerate() {
+        for (j, &x) in group.iter().enumerate() {
+            buf[j * lanes + l] = x;
+        }
+    }
+    let mut best = T::as_simd::<S>(&buf[..lanes]).0[0];
+    let mut at = T::u_splat(s, 0);
+    for j in 1..k {
+        let c = T::as_simd::<S>(&buf[j * lanes..(j + 1) * lanes]).0[0];
+        step::<S, T>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
+    }
+    if len == lanes {
+        store::<S, T>(&mut values[g..], best);
+    } else {
+        T::partial_store(s, &mut values[g..g + len], best);
+    }
+    if IDX {
+        store_indices::<S, T, I>(&mut ix[g..g + len], at);
+    }
+}
+
+/// Groups `g .. end` (whole vectors of `lanes` groups) of the interleaved layout with `k = K` (a
+/// power of two `<= 16`), reduced while they are transposed in registers. Returns the first
+/// group not done (`g` itself where the ISA has no in-register split).
+///
+/// Each stage splits consecutive pairs of vectors into even and odd stream positions
+/// ([`crate::arch::split_even_odd`]): a stream with `m` slots per group becomes two streams
+/// with `m / 2` slots, where lane `l` of the even one holds slot `2x` and the odd one slot
+/// `2x + 1` of the same group. The two are reduced at once by the lane rule (the odd slot's
+/// pieces all come later), so each stage halves the vectors: `K` values are permuted at the
+/// first stage and `K / 2`, `K / 4`, ... (plus as many index vectors) later, instead of
+/// `K log2(K)` for a full transposition.
+#[inline(always)]
+fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const IDX: bool>(
+    s: S,
+    z: &[T],
+    mut g: usize,
+    end: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) -> usize {
+    let lanes = T::lanes::<S>();
+    if !crate::arch::has_split_even_odd::<S, T>() {
+        return g;
+    }
+    assert!(end * K <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
+    // After the first split, lane `l` of even vector `i` holds piece `2 (i lanes + l) mod K`
+    // of its group (and the odd vector the next piece).
+    let mut even_first = [T::u_splat(s, 0); K];
+    for (i, v) in even_first.iter_mut().enumerate() {
+        let lanes_of: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(v));
+        for (l, x) in lanes_of.iter_mut().enumerate() {
+            *x = T::ULane::from(((2 * (i * lanes + l)) % K) as u32);
+        }
+    }
+    let one = T::u_splat(s, 1);
+    while g + lanes <= end {
+        let p = z[g * K..].as_ptr();
+        let mut v = [T::v_splat(s, T::ZERO); K];
+        for (i, x) in v.iter_mut().enumerate() {
+            // SAFETY: `(g + lanes) * K <= end * K <= z.len()`: the `K` vectors are inside `z`.
+            *x = unsafe { load::<S, T>(p.add(i * lanes)) };
+        }
+        // The fast rule unless a candidate is NaN (a sum of the block on the adders tells).
+        let mut sum = v[0];
+        for x in &v[1..] {
+            sum = T::v_add(s, sum, *x);
+        }
+        let (best, at) = if any_nan_in::<S, T>(s, sum) {
+            pow2_reduce::<S, T, K, IDX, false>(s, v, &even_first, one)
+        } else {
+            pow2_reduce::<S, T, K, IDX, true>(s, v, &even_first, one)
+        };
+        store::<S, T>(&mut values[g..], best);
+        if IDX {
+            store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
+        }
+        g += lanes;
+    }
+    g
+}
+
+/// The reduction of one block of [`interleaved_pow2`] (`K` loaded vectors), by the exact or
+/// the fast rule.
+#[inline(always)]
+fn pow2_reduce<S: Simd, T: Element, const K: usize, const IDX: bool, const FAST: bool>(
+    s: S,
+    mut v: [T::V<S>; K],
+    even_first: &[T::U<S>; K],
+    one: T::U<S>,
+) -> (T::V<S>, T::U<S>) {
+    let mut at = *even_first;
+    for i in 0..K / 2 {
+        let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
+        let mut a = even_first[i];
+        step_rule::<S, T, FAST>(s, &mut e, &mut a, o, T::u_add(s, even_first[i], one));
+        v[i] = e;
+        at[i] = a;
+    }
+    let mut m = K / 2;
+    while m > 1 {
+        for i in 0..m / 2 {
+            let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
+            let (mut ea, oa) = if IDX {
+                let (x, y) = crate::arch::split_even_odd::<S, T>(
+                    s,
+                    bytemuck::cast(at[2 * i]),
+                    bytemuck::cast(at[2 * i + 1]),
+                );
+                (bytemuck::cast(x), bytemuck::cast(y))
+            } else {
+                (at[0], at[0])
+            };
+            step_rule::<S, T, FAST>(s, &mut e, &mut ea, o, oa);
+            v[i] = e;
+            at[i] = ea;
+        }
+        m /= 2;
+    }
+    (v[0], at[0])
+}
+
+/// The largest `k` of [`interleaved_chain`].
+const MAX_CHAIN_K: usize = 8;
+
+/// Groups `g .. end` (whole vectors of `lanes` groups) of the interleaved layout with
+/// `3 <= k <= MAX_CHAIN_K` (and `k <= lanes`): the `k` vectors of a block are loaded, and
+/// plane `j` is assembled by a chain of `k - 1` two-source permutes (`vpermt2ps`; AVX-512
+/// only). Returns the first group not done. 64 Ki `f32` (Zen 4): `k` = 3: 15.3 GB/s by
+/// gathers -> 73 GB/s (0.82x memcpy), `k` = 5: 14.0 -> 45.3, `k` = 6: 13.7 -> 38.9.
+#[inline(always)]
+fn interleaved_chain<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    mut g: usize,
+    end: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) -> usize {
+    let lanes = T::lanes::<S>();
+    if !crate::arch::has_permute2::<S>() || !(2..=MAX_CHAIN_K).contains(&k) || k > lanes {
+        return g;
+    }
+    assert!(end * k <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
+    // table[j][i]: the permute merging vector `i` into plane `j` (for `i = 1`, vectors 0 and
+    // 1). Lane `l` of plane `j` is block position `p = l k + j`, in vector `p / lanes`.
+    let mut table = [[T::u_splat(s, 0); MAX_CHAIN_K]; MAX_CHAIN_K];
+    for (j, row) in table.iter_mut().enumerate().take(k) {
+        for (i, v) in row.iter_mut().enumerate().take(k).skip(1) {
+            let lanes_of: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(v));
+            for (l, x) in lanes_of.iter_mut().enumerate() {
+                let p = l * k + j;
+                let (vec, at) = (p / lanes, p % lanes);
+                let sel = if i == 1 {
+                    if vec == 0 { at } else { lanes + at }
+                } else if vec == i {
+                    lanes + at
+                } else {
+                    l
+                };
+                *x = T::ULane::from(sel as u32);
+            }
+        }
+    }
+    let mut v = [T::v_splat(s, T::ZERO); MAX_CHAIN_K];
+    while g + lanes <= end {
+        let p = z[g * k..].as_ptr();
+        let mut sum = T::v_splat(s, T::ZERO);
+        for (i, x) in v.iter_mut().enumerate().take(k) {
+            // SAFETY: `(g + lanes) * k <= end * k <= z.len()`: the `k` vectors are inside `z`.
+            *x = unsafe { load::<S, T>(p.add(i * lanes)) };
+            sum = T::v_add(s, sum, *x);
+        }
+        let (best, at) = if any_nan_in::<S, T>(s, sum) {
+            chain_reduce::<S, T, false>(s, &v, &table, k)
+        } else {
+            chain_reduce::<S, T, true>(s, &v, &table, k)
+        };
+        store::<S, T>(&mut values[g..], best);
+        if IDX {
+            store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
+        }
+        g += lanes;
+    }
+    g
+}
+
+/// One block of [`interleaved_chain`].
+#[inline(always)]
+fn chain_reduce<S: Simd, T: Element, const FAST: bool>(
+    s: S,
+    v: &[T::V<S>; MAX_CHAIN_K],
+    table: &[[T::U<S>; MAX_CHAIN_K]; MAX_CHAIN_K],
+    k: usize,
+) -> (T::V<S>, T::U<S>) {
+    let mut best = crate::arch::permute2::<S, T>(v[0], table[0][1], v[1]);
+    for i in 2..k {
+        best = crate::arch::permute2::<S, T>(best, table[0][i], v[i]);
+    }
+    let mut at = T::u_splat(s, 0);
+    // (Index loops: the iterator form measured 3x slower here, 73 -> 26 GB/s at k = 3.)
+    #[allow(clippy::needless_range_loop)]
+    for j in 1..k {
+        let mut c = crate::arch::permute2::<S, T>(v[0], table[j][1], v[1]);
+        for i in 2..k {
+            c = crate::arch::permute2::<S, T>(c, table[j][i], v[i]);
+        }
+        step_rule::<S, T, FAST>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
+    }
+    (best, at)
+}
+
+/// Groups `g .. end` (whole vectors of `lanes` groups) of the interleaved layout with any
+/// small `k`, plane vectors fetched by hardware gathers (`vgatherdps`, stride `k`). Returns the
+/// first group not done (`g` itself where the ISA has no gather). Against the stack
+/// transposition it replaces, 64 Ki `f32` on AVX-512 (Zen 4, where gathers are slow): `k` = 3
+/// 5.3 -> 15.3 GB/s, `k` = 12: 7.0 -> 12.4 GB/s.
+#[inline(always)]
+fn interleaved_gather<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    mut g: usize,
+    end: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) -> usize {
+    let lanes = T::lanes::<S>();
+    if !crate::arch::has_gather::<S>() || k * lanes > i32::MAX as usize {
+        return g;
+    }
+    assert!(end * k <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
+    let mut offsets = T::u_splat(s, 0);
+    for (l, x) in bytemuck::cast_slice_mut::<T::U<S>, T::ULane>(core::slice::from_mut(&mut offsets))
+        .iter_mut()
+        .enumerate()
+    {
+        *x = T::ULane::from((l * k) as u32);
+    }
+    while g + lanes <= end {
+        // SAFETY (in `gather_reduce`): lane `l` of plane `j` reads `z[(g + l) * k + j]`, below
+        // `(g + lanes) * k <= end * k <= z.len()`.
+        let base = z[g * k..].as_ptr();
+        let (mut best, mut at, nan) = gather_reduce::<S, T, true>(s, base, offsets, k);
+        if nan {
+            (best, at, _) = gather_reduce::<S, T, false>(s, base, offsets, k);
+        }
+        store::<S, T>(&mut values[g..], best);
+        if IDX {
+            store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
+        }
+        g += lanes;
+    }
+    g
+}
+
+/// One block of [`interleaved_gather`], by the fast rule (and whether a candidate may have
+/// been NaN) or the exact one.
+#[inline(always)]
+fn gather_reduce<S: Simd, T: Element, const FAST: bool>(
+    s: S,
+    base: *const T,
+    offsets: T::U<S>,
+    k: usize,
+) -> (T::V<S>, T::U<S>, bool) {
+    // SAFETY: the caller guarantees every `base + offsets[l] + j`, `j < k`, is in the input,
+    // and `has_gather`.
+    let mut best = unsafe { crate::arch::gather::<S, T>(base, offsets) };
+    let mut at = T::u_splat(s, 0);
+    let mut sum = T::v_splat(s, T::ZERO);
+    for j in 1..k {
+        let c = unsafe { crate::arch::gather::<S, T>(base.add(j), offsets) };
+        if FAST {
+            sum = T::v_add(s, sum, c);
+        }
+        step_rule::<S, T, FAST>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
+    }
+    (best, at, FAST && any_nan_in::<S, T>(s, sum))
+}
+
+/// The interleaved layout with `2 <= k`, small enough for the transposing path.
+#[inline(always)]
+fn interleaved_small<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let groups = values.len();
+    let lanes = T::lanes::<S>();
+    let mut buf = [T::ZERO; TRANSPOSE_BUF];
+    let head = head_len::<S, T>(values);
+    if head > 0 {
+        interleaved_block::<S, T, I, IDX>(s, z, k, 0, head, &mut buf, values, ix);
+    }
+    let mut g = head;
+    g = match k {
+        2 => interleaved_pow2::<S, T, I, 2, IDX>(s, z, g, groups, values, ix),
+        4 => interleaved_pow2::<S, T, I, 4, IDX>(s, z, g, groups, values, ix),
+        8 => interleaved_pow2::<S, T, I, 8, IDX>(s, z, g, groups, values, ix),
+        16 => interleaved_pow2::<S, T, I, 16, IDX>(s, z, g, groups, values, ix),
+        _ => g,
+    };
+    if k <= MAX_CHAIN_K {
+        g = interleaved_chain::<S, T, I, IDX>(s, z, k, g, groups, values, ix);
+    }
+    g = interleaved_gather::<S, T, I, IDX>(s, z, k, g, groups, values, ix);
+    while g < groups {
+        let len = lanes.min(groups - g);
+        interleaved_block::<S, T, I, IDX>(s, z, k, g, len, &mut buf, values, ix);
+        g += len;
+    }
+}
+
+/// Whether `(v, i)` beats `(bv, bi)` in the cross-lane reduction: a NaN beats any number and
+/// an earlier NaN; otherwise greater, or equal (`-0 == +0`) at a smaller index.
+#[inline(always)]
+fn lane_beats<T: Element>(v: T, i: u64, bv: T, bi: u64) -> bool {
+    match (v.is_nan(), bv.is_nan()) {
+        (true, true) => i < bi,
+        (true, false) => true,
+        (false, true) => false,
+        (false, false) => v > bv || (v == bv && i < bi),
+    }
+}
+
+/// The interleaved layout with `k >= lanes`: each group by vectors of consecutive pieces.
+#[inline(always)]
+fn interleaved_large<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    debug_assert!(k >= lanes);
+    let iota = iota::<S, T>(s);
+    for (g, group) in z.chunks_exact(k).enumerate() {
+        // The fast rule unless the group holds a NaN (then the exact rule and the exact
+        // cross-lane reduction).
+        let (best, at, nan) = group_reduce::<S, T, true>(s, group, iota);
+        let (bv, bi) = if nan {
+            let (best, at, _) = group_reduce::<S, T, false>(s, group, iota);
+            let bl: &[T] = bytemuck::cast_slice(core::slice::from_ref(&best));
+            let il: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&at));
+            let (mut bv, mut bi) = (bl[0], il[0].into());
+            for (&v, &i) in bl.iter().zip(il).skip(1) {
+                let i: u64 = i.into();
+                if lane_beats(v, i, bv, bi) {
+                    (bv, bi) = (v, i);
+                }
+            }
+            (bv, bi)
+        } else {
+            // No NaN: the maximum value, then the smallest index among the lanes holding it
+            // (`==`, so `-0` and `+0` tie); the value's bits are read back from the group.
+            let m = T::v_reduce_max(s, best);
+            let bl: &[T] = bytemuck::cast_slice(core::slice::from_ref(&best));
+            let il: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&at));
+            let mut bi = u64::MAX;
+            for (&v, &i) in bl.iter().zip(il) {
+                let i: u64 = i.into();
+                if v == m && i < bi {
+                    bi = i;
+                }
+            }
+            (group[bi as usize], bi)
+        };
+        values[g] = bv;
+        if IDX {
+            ix[g] = I::from_u64(bi);
+        }
+    }
+}
+
+/// The lane-wise reduction of one group of [`interleaved_large`] (`k >= lanes`), by the fast
+/// rule (and whether a piece may be NaN) or the exact one.
+#[inline(always)]
+fn group_reduce<S: Simd, T: Element, const FAST: bool>(
+    s: S,
+    group: &[T],
+    iota: T::U<S>,
+) -> (T::V<S>, T::U<S>, bool) {
+    let lanes = T::lanes::<S>();
+    let k = group.len();
+    let full = k / lanes;
+    let (vs, _) = T::as_simd::<S>(group);
+    let mut best = vs[0];
+    let mut at = iota;
+    let mut sum = vs[0];
+    let step_v = T::u_splat(s, lanes as u64);
+    let mut jv = iota;
+    for &c in &vs[1..full] {
+        jv = T::u_add(s, jv, step_v);
+        if FAST {
+            sum = T::v_add(s, sum, c);
+        }
+        step_rule::<S, T, FAST>(s, &mut best, &mut at, c, jv);
+    }
+    if full * lanes < k {
+        // The last `lanes` pieces, overlapping the previous vector: in every lane the
+        // position still grows, and a piece seen twice (in two lanes) has the same index.
+        let c = T::as_simd::<S>(&group[k - lanes..]).0[0];
+        if FAST {
+            sum = T::v_add(s, sum, c);
+        }
+        let j = T::u_add(s, iota, T::u_splat(s, (k - lanes) as u64));
+        step_rule::<S, T, FAST>(s, &mut best, &mut at, c, j);
+    }
+    (best, at, FAST && any_nan_in::<S, T>(s, sum))
+}
+
+/// Forward maxout on one backend; `values.len()` groups, `ix` of the same length when `IDX`.
+#[inline(always)]
+fn forward<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    layout: MaxoutLayout,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let lanes = T::lanes::<S>();
+    if k == 1 || layout == MaxoutLayout::Planar {
+        planar::<S, T, I, IDX>(s, z, k, values, ix)
+    } else if k <= 16 || k < 2 * lanes {
+        interleaved_small::<S, T, I, IDX>(s, z, k, values, ix)
+    } else {
+        interleaved_large::<S, T, I, IDX>(s, z, k, values, ix)
+    }
+}
+
+/// Forward maxout over a validated call: `z.len() = values.len() * k`, `indices` (if any) of
+/// length `values.len()`, `k` within the index type.
+pub struct MaxoutKernel<'a, T, I> {
+    /// The input.
+    pub z: &'a [T],
+    /// The group size (`>= 1`).
+    pub k: usize,
+    /// Where each group's pieces are.
+    pub layout: MaxoutLayout,
+    /// One value per group.
+    pub values: &'a mut [T],
+    /// One index per group, or none (values only).
+    pub indices: Option<&'a mut [I]>,
+}
+
+impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutKernel<'_, T, I> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let MaxoutKernel {
+            z,
+            k,
+            layout,
+            values,
+            indices,
+        } = self;
+        match indices {
+            Some(ix) => forward::<S, T, I, true>(s, z, k, layout, values, ix),
+            None => forward::<S, T, I, false>(s, z, k, layout, values, &mut []),
+        }
+    }
+}
+
+impl<T: Element, I: MaxoutIndex> Kernel for MaxoutKernel<'_, T, I> {
+    fn reference(self) {
+        reference::maxout(self.z, self.k, self.layout, self.values, self.indices)
+    }
+}
+
+/// Backward maxout over a validated call: `dx.len() = dy.len() * k`, `indices` of length
+/// `dy.len()`, every index `< k`.
+pub struct MaxoutBackwardKernel<'a, T, I> {
+    /// Upstream gradient, one per group.
+    pub dy: &'a [T],
+    /// The forward pass's indices.
+    pub indices: &'a [I],
+    /// The group size.
+    pub k: usize,
+    /// Where each group's pieces are in `dx`.
+    pub layout: MaxoutLayout,
+    /// The result.
+    pub dx: &'a mut [T],
+    /// Overwrite or accumulate.
+    pub mode: MaxoutGradMode,
+}
+
+/// Groups per tile of the planar overwrite path: the tile's indices, widened once to index
+/// lanes, stay in L1 while the `k` planes are written.
+const BACKWARD_TILE: usize = 1024;
+
+impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
+    type Output = Result<(), Error>;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Result<(), Error> {
+        let MaxoutBackwardKernel {
+            dy,
+            indices,
+            k,
+            layout,
+            dx,
+            mode,
+        } = self;
+        // Before anything is written; here the check is compiled for the backend's ISA.
+        check_indices(indices, k)?;
+        match (layout, mode) {
+            (_, MaxoutGradMode::Overwrite) if k == 1 || layout == MaxoutLayout::Planar => {
+                backward_planar_overwrite::<S, T, I>(s, dy, indices, k, dx)
+            }
+            (MaxoutLayout::Interleaved, MaxoutGradMode::Overwrite) if k >= T::lanes::<S>() => {
+                backward_interleaved_large::<S, T, I>(s, dy, indices, k, dx)
+            }
+            (MaxoutLayout::Interleaved, MaxoutGradMode::Overwrite) => {
+                let g = match k {
+                    2 => backward_interleaved_pow2::<S, T, I, 2>(s, dy, indices, dx),
+                    4 => backward_interleaved_pow2::<S, T, I, 4>(s, dy, indices, dx),
+                    8 => backward_interleaved_pow2::<S, T, I, 8>(s, dy, indices, dx),
+                    16 => backward_interleaved_pow2::<S, T, I, 16>(s, dy, indices, dx),
+                    _ => 0,
+                };
+                let dx = &mut dx[g * k..];
+                dx.fill(T::ZERO);
+                scatter(&dy[g..], &indices[g..], k, layout, dx, mode);
+            }
+            _ => scatter(dy, indices, k, layout, dx, mode),
+        }
+        Ok(())
+    }
+}
+
+/// A full vector of indices `ix[..lanes]`, widened to index lanes.
+#[inline(always)]
+fn load_indices<S: Simd, T: Element, I: MaxoutIndex>(s: S, ix: &[I]) -> T::U<S> {
+    let mut u = T::u_splat(s, 0);
+    let lanes: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut u));
+    for (l, &i) in lanes.iter_mut().zip(ix) {
+        *l = T::ULane::from(i.to_u32());
+    }
+    u
+}
+
+/// Stores a full vector to `out[..lanes]`; with a non-temporal store when `nt` (then `out`
+/// must start on a vector boundary, checked).
+#[inline(always)]
+fn put<S: Simd, T: Element>(out: &mut [T], v: T::V<S>, nt: bool) {
+    if nt {
+        let vbytes = size_of::<T::V<S>>();
+        assert!(out.len() >= T::lanes::<S>() && (out.as_ptr() as usize).is_multiple_of(vbytes));
+        // SAFETY: `nt` is only set where `arch::can_stream::<S>()`; the assert checks the
+        // length and the alignment.
+        unsafe { crate::arch::stream::<S, T>(out.as_mut_ptr().cast(), v) }
+    } else {
+        store::<S, T>(out, v)
+    }
+}
+
+/// Planar overwrite (and `k = 1`): plane `j` is `indices[g] == j ? dy[g] : +0`, element-wise,
+/// with each plane's writes aligned, and streamed when `dx` is large.
+#[inline(always)]
+fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
+    s: S,
+    dy: &[T],
+    indices: &[I],
+    k: usize,
+    dx: &mut [T],
+) {
+    let groups = dy.len();
+    let lanes = T::lanes::<S>();
+    let nt = crate::arch::can_stream::<S>() && size_of_val(dx) >= crate::arch::STREAM_MIN_BYTES;
+    let zero = T::v_splat(s, T::ZERO);
+    let mut ibuf = [T::ULane::from(0u32); BACKWARD_TILE + 64];
+    let mut t = 0;
+    while t < groups {
+        let len = BACKWARD_TILE.min(groups - t);
+        let (dyt, ixt) = (&dy[t..t + len], &indices[t..t + len]);
+        for (b, &i) in ibuf.iter_mut().zip(ixt) {
+            *b = T::ULane::from(i.to_u32());
+        }
+        for j in 0..k {
+            let jv = T::u_splat(s, j as u64);
+            let out = &mut dx[j * groups + t..j * groups + t + len];
+            // (`ibuf` has `lanes` of slack: lanes past the end of a partial vector hold stale
+            // indices, never stored.)
+            let head = head_len::<S, T>(out);
+            if head > 0 {
+                let d = T::partial_load(s, &dyt[..head]);
+                let iv: T::U<S> = bytemuck::pod_read_unaligned(
+                    bytemuck::cast_slice::<T::ULane, u8>(&ibuf[..lanes]),
+                );
+                T::partial_store(
+                    s,
+                    &mut out[..head],
+                    T::v_select(s, T::u_eq(s, iv, jv), d, zero),
+                );
+            }
+            let mut v = head;
+            while v + lanes <= len {
+                let d = T::as_simd::<S>(&dyt[v..v + lanes]).0[0];
+                let iv: T::U<S> = bytemuck::pod_read_unaligned(
+                    bytemuck::cast_slice::<T::ULane, u8>(&ibuf[v..v + lanes]),
+                );
+                put::<S, T>(
+                    &mut out[v..],
+                    T::v_select(s, T::u_eq(s, iv, jv), d, zero),
+                    nt,
+                );
+                v += lanes;
+            }
+            if v < len {
+                let d = T::partial_load(s, &dyt[v..]);
+                let iv: T::U<S> = bytemuck::pod_read_unaligned(
+                    bytemuck::cast_slice::<T::ULane, u8>(&ibuf[v..v + lanes]),
+                );
+                T::partial_store(
+                    s,
+                    &mut out[v..],
+                    T::v_select(s, T::u_eq(s, iv, jv), d, zero),
+                );
+            }
+        }
+        t += len;
+    }
+    if nt {
+        crate::arch::stream_fence();
+    }
+}
+
+/// Interleaved overwrite with `k >= lanes`, group by group: every vector of the group is
+/// `position == indices[g] ? dy[g] : +0`, from two broadcasts (no permutes). A group whose `k`
+/// is not a multiple of `lanes` ends with a vector overlapping the previous one (the same
+/// values written twice).
+#[inline(always)]
+fn backward_interleaved_large<S: Simd, T: Element, I: MaxoutIndex>(
+    s: S,
+    dy: &[T],
+    indices: &[I],
+    k: usize,
+    dx: &mut [T],
+) {
+    let lanes = T::lanes::<S>();
+    debug_assert!(k >= lanes);
+    let zero = T::v_splat(s, T::ZERO);
+    let iota = iota::<S, T>(s);
+    let step_v = T::u_splat(s, lanes as u64);
+    let last = T::u_add(s, iota, T::u_splat(s, (k - lanes) as u64));
+    for ((chunk, &d), &i) in dx.chunks_exact_mut(k).zip(dy).zip(indices) {
+        let d = T::v_splat(s, d);
+        let iv = T::u_splat(s, i.to_u32() as u64);
+        let mut pos = iota;
+        let mut c = 0;
+        while c + lanes <= k {
+            store::<S, T>(
+                &mut chunk[c..],
+                T::v_select(s, T::u_eq(s, pos, iv), d, zero),
+            );
+            pos = T::u_add(s, pos, step_v);
+            c += lanes;
+        }
+        if c < k {
+            store::<S, T>(
+                &mut chunk[k - lanes..],
+                T::v_select(s, T::u_eq(s, last, iv), d, zero),
+            );
+        }
+    }
+}
+
+/// Interleaved overwrite with `k = K` (a power of two `<= 16`), `lanes` groups at a time: the
+/// `K` planes `indices == j ? dy : +0` zipped in registers into `K` vectors of `dx`. Returns
+/// the number of groups done (0 where the ISA has no in-register zip).
+#[inline(always)]
+fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize>(
+    s: S,
+    dy: &[T],
+    indices: &[I],
+    dx: &mut [T],
+) -> usize {
+    if !crate::arch::has_split_even_odd::<S, T>() {
+        return 0;
+    }
+    let lanes = T::lanes::<S>();
+    let groups = dy.len();
+    assert!(dx.len() == groups * K && indices.len() == groups);
+    let zero = T::v_splat(s, T::ZERO);
+    // Start where `dx[g * K]` is on a vector boundary, if some `g` is (the groups before it go
+    // through the caller's scalar path); then the stores are aligned, and streamed when large.
+    let head = head_len::<S, T>(dx);
+    let g0 = if head.is_multiple_of(K) { head / K } else { 0 };
+    let aligned = (dx[g0 * K..].as_ptr() as usize).is_multiple_of(size_of::<T::V<S>>());
+    let nt = aligned
+        && crate::arch::can_stream::<S>()
+        && size_of_val(dx) >= crate::arch::STREAM_MIN_BYTES;
+    if g0 > 0 {
+        dx[..g0 * K].fill(T::ZERO);
+        scatter(
+            &dy[..g0],
+            &indices[..g0],
+            K,
+            MaxoutLayout::Interleaved,
+            &mut dx[..g0 * K],
+            MaxoutGradMode::Overwrite,
+        );
+    }
+    let mut g = g0;
+    while g + lanes <= groups {
+        let d = T::as_simd::<S>(&dy[g..g + lanes]).0[0];
+        let iv = load_indices::<S, T, I>(s, &indices[g..g + lanes]);
+        let mut v = [zero; K];
+        for (j, p) in v.iter_mut().enumerate() {
+            *p = T::v_select(s, T::u_eq(s, iv, T::u_splat(s, j as u64)), d, zero);
+        }
+        // log2(K) perfect shuffles, the inverse of `interleaved_pow2`'s unshuffles.
+        let mut stages = K;
+        while stages > 1 {
+            let mut w = v;
+            for i in 0..K / 2 {
+                let (a, b) = crate::arch::zip_even_odd::<S, T>(s, v[i], v[K / 2 + i]);
+                w[2 * i] = a;
+                w[2 * i + 1] = b;
+            }
+            v = w;
+            stages /= 2;
+        }
+        let out = &mut dx[g * K..(g + lanes) * K];
+        for (j, &x) in v.iter().enumerate() {
+            put::<S, T>(&mut out[j * lanes..], x, nt);
+        }
+        g += lanes;
+    }
+    if nt {
+        crate::arch::stream_fence();
+    }
+    g
+}
+
+/// `dx[position of (g, indices[g])] = dy[g]` or `+= dy[g]`.
+#[inline(always)]
+fn scatter<T: Element, I: MaxoutIndex>(
+    dy: &[T],
+    indices: &[I],
+    k: usize,
+    layout: MaxoutLayout,
+    dx: &mut [T],
+    mode: MaxoutGradMode,
+) {
+    let groups = dy.len();
+    match layout {
+        MaxoutLayout::Interleaved => {
+            for ((chunk, &d), &i) in dx.chunks_exact_mut(k).zip(dy).zip(indices) {
+                let x = &mut chunk[i.to_usize()];
+                *x = match mode {
+                    MaxoutGradMode::Overwrite => d,
+                    MaxoutGradMode::Accumulate => reference::add(*x, d),
+                };
+            }
+        }
+        MaxoutLayout::Planar => {
+            for (g, (&d, &i)) in dy.iter().zip(indices).enumerate() {
+                let x = &mut dx[i.to_usize() * groups + g];
+                *x = match mode {
+                    MaxoutGradMode::Overwrite => d,
+                    MaxoutGradMode::Accumulate => reference::add(*x, d),
+                };
+            }
+        }
+    }
+}
+
+impl<T: Element, I: MaxoutIndex> Kernel for MaxoutBackwardKernel<'_, T, I> {
+    fn reference(self) -> Result<(), Error> {
+        check_indices(self.indices, self.k)?;
+        reference::maxout_backward(
+            self.dy,
+            self.indices,
+            self.k,
+            self.layout,
+            self.dx,
+            self.mode,
+        );
+        Ok(())
+    }
+}
+
+impl<'a, T: Element, I: MaxoutIndex> crate::parallel::Split for MaxoutKernel<'a, T, I> {
+    fn len(&self) -> usize {
+        self.z.len()
+    }
+    /// Whole groups (interleaved). A planar input's groups are strided across the planes, so
+    /// it is not cut (one chunk).
+    fn granule(&self) -> usize {
+        match self.layout {
+            MaxoutLayout::Interleaved => self.k,
+            MaxoutLayout::Planar => self.z.len().max(1),
+        }
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let MaxoutKernel {
+            z,
+            k,
+            layout,
+            values,
+            indices,
+        } = self;
+        let (z0, z1) = z.split_at(mid);
+        let (v0, v1) = values.split_at_mut(mid / k);
+        let (i0, i1) = match indices {
+            Some(ix) => {
+                let (a, b) = ix.split_at_mut(mid / k);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        (
+            MaxoutKernel {
+                z: z0,
+                k,
+                layout,
+                values: v0,
+                indices: i0,
+            },
+            MaxoutKernel {
+                z: z1,
+                k,
+                layout,
+                values: v1,
+                indices: i1,
+            },
+        )
+    }
+}

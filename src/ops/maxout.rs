@@ -1,0 +1,302 @@
+//! Maxout (`SPEC.md` sections 2 and 3): forward with indices, values only, and backward, as
+//! methods of [`Rectifier`] and free functions on the active backend.
+
+use crate::dispatch::Rectifier;
+use crate::element::Element;
+use crate::error::{Error, check_len};
+use crate::kernels::maxout::{MaxoutBackwardKernel, MaxoutKernel};
+
+/// Where the `k` pieces of a maxout group are in memory (`G` groups, `z.len() = G * k`).
+///
+/// ```
+/// use rectifier::MaxoutLayout;
+/// // G = 3 groups of k = 2: piece 1 of group 2.
+/// assert_eq!(MaxoutLayout::Interleaved.position(2, 1, 2, 3), 5); // z[g * k + j]
+/// assert_eq!(MaxoutLayout::Planar.position(2, 1, 2, 3), 5); // z[j * G + g]
+/// assert_eq!(MaxoutLayout::Planar.position(0, 1, 2, 3), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MaxoutLayout {
+    /// Group `g` is `z[g*k .. (g+1)*k]` (the `[G, k]` row-major view, `torch` `view(-1, k)`).
+    Interleaved,
+    /// Piece `j` of group `g` is `z[j*G + g]`: `k` planes of `G` values (the outputs of `k`
+    /// separate linear maps, one after the other).
+    Planar,
+}
+
+impl MaxoutLayout {
+    /// The position in `z` (or `dx`) of piece `j` of group `g`, for `groups` groups of `k`.
+    #[inline]
+    pub fn position(self, g: usize, j: usize, k: usize, groups: usize) -> usize {
+        crate::reference::maxout_position(self, g, j, k, groups)
+    }
+
+    /// The name used by the report: `"interleaved"` or `"planar"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            MaxoutLayout::Interleaved => "interleaved",
+            MaxoutLayout::Planar => "planar",
+        }
+    }
+}
+
+/// How the maxout backward pass writes `dx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MaxoutGradMode {
+    /// `dx[g, indices[g]] = dy[g]` (bits kept), every other element of the group `+0`.
+    Overwrite,
+    /// `dx[g, indices[g]] += dy[g]` (one IEEE addition, NaN operands by x86's rule: a NaN `dx`
+    /// wins over a NaN `dy`, quieted; see [`crate::reference::add`]); the other elements are
+    /// not touched (adding their `+0` gradient is skipped, so a `-0` there stays `-0`).
+    Accumulate,
+}
+
+mod private {
+    pub trait Sealed {}
+}
+
+/// An integer type for maxout indices: `u32`, or `u16` / `u8` to save memory when `k` fits
+/// (checked: a `k` the type cannot hold is [`Error::IndexTypeTooNarrow`], never a truncation).
+/// Sealed.
+pub trait MaxoutIndex:
+    private::Sealed + Copy + Default + Send + Sync + core::fmt::Debug + 'static
+{
+    /// `"u8"`, `"u16"` or `"u32"`.
+    const NAME: &'static str;
+    /// The largest group size whose positions `0..k` the type holds.
+    const MAX_K: usize;
+    /// From a position `< MAX_K`.
+    fn from_usize(i: usize) -> Self;
+    /// From a lane of a SIMD index vector, known `< MAX_K`.
+    fn from_u64(i: u64) -> Self;
+    /// As a position.
+    fn to_usize(self) -> usize;
+    /// As a `u32` (lossless).
+    fn to_u32(self) -> u32;
+}
+
+macro_rules! impl_index {
+    ($($t:ident)*) => {$(
+        impl private::Sealed for $t {}
+        impl MaxoutIndex for $t {
+            const NAME: &'static str = stringify!($t);
+            const MAX_K: usize = $t::MAX as usize + 1;
+            #[inline(always)]
+            fn from_usize(i: usize) -> $t {
+                i as $t
+            }
+            #[inline(always)]
+            fn from_u64(i: u64) -> $t {
+                i as $t
+            }
+            #[inline(always)]
+            fn to_usize(self) -> usize {
+                self as usize
+            }
+            #[inline(always)]
+            fn to_u32(self) -> u32 {
+                self as u32
+            }
+        }
+    )*};
+}
+impl_index!(u8 u16 u32);
+
+/// `k >= 1` and (when an index type is involved) `k <= I::MAX_K`.
+fn check_k<I: MaxoutIndex>(k: usize, with_indices: bool) -> Result<(), Error> {
+    if k == 0 {
+        return Err(Error::InvalidShape {
+            what: "k",
+            expected: "a group size k >= 1",
+            actual: 0,
+        });
+    }
+    if with_indices && k > I::MAX_K {
+        return Err(Error::IndexTypeTooNarrow {
+            index_type: I::NAME,
+            max_k: I::MAX_K,
+            k,
+        });
+    }
+    Ok(())
+}
+
+/// `len` a multiple of `k`; returns the group count.
+fn groups_of(what: &'static str, len: usize, k: usize) -> Result<usize, Error> {
+    if len.is_multiple_of(k) {
+        Ok(len / k)
+    } else {
+        Err(Error::NotDivisible {
+            what,
+            len,
+            divisor: k,
+            divisor_name: "k",
+        })
+    }
+}
+
+/// Every index `< k`, or the first group whose index is not. One pass that the compiler
+/// vectorises (a max in the index's width, then a search only on failure). Called by the
+/// kernel, inside the SIMD region, before anything is written.
+#[inline(always)]
+pub(crate) fn check_indices<I: MaxoutIndex>(indices: &[I], k: usize) -> Result<(), Error> {
+    let max = indices.iter().fold(0u32, |m, &i| m.max(i.to_u32()));
+    if indices.is_empty() || (max as usize) < k {
+        return Ok(());
+    }
+    let group = indices
+        .iter()
+        .position(|&i| i.to_usize() >= k)
+        .expect("an index >= k exists");
+    Err(Error::IndexOutOfRange {
+        group,
+        index: indices[group].to_usize(),
+        k,
+    })
+}
+
+impl Rectifier {
+    /// Maxout forward: for each of the `G = z.len() / k` groups of `layout`, `values[g]` is the
+    /// group's maximum and `indices[g]` its position in the group (`0..k`). The first NaN of a
+    /// group wins (bits kept); otherwise the earliest maximal element (ties, `-0` vs `+0`
+    /// included, go to the earliest position). Equals `torch.max(z.view(-1, k), dim=1)` for the
+    /// interleaved layout.
+    ///
+    /// Errors (nothing written): `k == 0`, `k` too large for `I`, `z.len()` not a multiple of
+    /// `k`, `values` or `indices` not of length `G`.
+    pub fn maxout<T: Element, I: MaxoutIndex>(
+        self,
+        z: &[T],
+        k: usize,
+        layout: MaxoutLayout,
+        values: &mut [T],
+        indices: &mut [I],
+    ) -> Result<(), Error> {
+        check_k::<I>(k, true)?;
+        let groups = groups_of("z", z.len(), k)?;
+        check_len("values", groups, values.len())?;
+        check_len("indices", groups, indices.len())?;
+        self.run(MaxoutKernel {
+            z,
+            k,
+            layout,
+            values,
+            indices: Some(indices),
+        });
+        Ok(())
+    }
+
+    /// Maxout forward, values only (inference): [`Rectifier::maxout`] without the indices.
+    pub fn maxout_values<T: Element>(
+        self,
+        z: &[T],
+        k: usize,
+        layout: MaxoutLayout,
+        values: &mut [T],
+    ) -> Result<(), Error> {
+        check_k::<u32>(k, false)?;
+        let groups = groups_of("z", z.len(), k)?;
+        check_len("values", groups, values.len())?;
+        self.run(MaxoutKernel::<T, u32> {
+            z,
+            k,
+            layout,
+            values,
+            indices: None,
+        });
+        Ok(())
+    }
+
+    /// Maxout backward: `dx` (`G * k` elements in `layout`) from the upstream gradient `dy`
+    /// (`G`) and the forward pass's `indices` (`G`), by `mode` ([`MaxoutGradMode`]).
+    ///
+    /// Errors (nothing written): `k == 0`, `k` too large for `I`, `dx.len()` not a multiple of
+    /// `k`, `dy` or `indices` not of length `G = dx.len() / k`, an index `>= k`.
+    pub fn maxout_backward<T: Element, I: MaxoutIndex>(
+        self,
+        dy: &[T],
+        indices: &[I],
+        k: usize,
+        layout: MaxoutLayout,
+        dx: &mut [T],
+        mode: MaxoutGradMode,
+    ) -> Result<(), Error> {
+        check_k::<I>(k, true)?;
+        let groups = groups_of("dx", dx.len(), k)?;
+        check_len("dy", groups, dy.len())?;
+        check_len("indices", groups, indices.len())?;
+        // The kernel checks the indices (`check_indices`) before it writes anything: there the
+        // check is compiled for the backend's ISA. (On the calling thread: the kernel returns
+        // the index check's result.)
+        self.run_single(MaxoutBackwardKernel {
+            dy,
+            indices,
+            k,
+            layout,
+            dx,
+            mode,
+        })
+    }
+}
+
+/// Maxout forward on the active backend: see [`Rectifier::maxout`].
+///
+/// ```
+/// use rectifier::MaxoutLayout;
+/// let z = [1.0f32, 3.0, -0.0, 0.0, f32::NAN, 9.0];
+/// let (mut v, mut i) = ([0.0f32; 3], [0u8; 3]);
+/// rectifier::maxout(&z, 2, MaxoutLayout::Interleaved, &mut v, &mut i)?;
+/// assert_eq!(i, [1, 0, 0]); // -0 vs +0: the earliest; a NaN wins
+/// assert_eq!(v[1].to_bits(), (-0.0f32).to_bits());
+/// assert!(v[2].is_nan());
+/// # Ok::<(), rectifier::Error>(())
+/// ```
+pub fn maxout<T: Element, I: MaxoutIndex>(
+    z: &[T],
+    k: usize,
+    layout: MaxoutLayout,
+    values: &mut [T],
+    indices: &mut [I],
+) -> Result<(), Error> {
+    Rectifier::auto().maxout(z, k, layout, values, indices)
+}
+
+/// Maxout forward, values only, on the active backend: see [`Rectifier::maxout_values`].
+///
+/// ```
+/// use rectifier::MaxoutLayout;
+/// let z = [1.0f64, 3.0, 2.0, /* plane 1: */ 0.0, 4.0, -1.0];
+/// let mut v = [0.0f64; 3];
+/// rectifier::maxout_values(&z, 2, MaxoutLayout::Planar, &mut v)?;
+/// assert_eq!(v, [1.0, 4.0, 2.0]);
+/// # Ok::<(), rectifier::Error>(())
+/// ```
+pub fn maxout_values<T: Element>(
+    z: &[T],
+    k: usize,
+    layout: MaxoutLayout,
+    values: &mut [T],
+) -> Result<(), Error> {
+    Rectifier::auto().maxout_values(z, k, layout, values)
+}
+
+/// Maxout backward on the active backend: see [`Rectifier::maxout_backward`].
+///
+/// ```
+/// use rectifier::{MaxoutGradMode, MaxoutLayout};
+/// let mut dx = [5.0f32; 4];
+/// rectifier::maxout_backward(&[1.5, 2.5], &[1u32, 0], 2, MaxoutLayout::Interleaved, &mut dx,
+///     MaxoutGradMode::Overwrite)?;
+/// assert_eq!(dx, [0.0, 1.5, 2.5, 0.0]);
+/// # Ok::<(), rectifier::Error>(())
+/// ```
+pub fn maxout_backward<T: Element, I: MaxoutIndex>(
+    dy: &[T],
+    indices: &[I],
+    k: usize,
+    layout: MaxoutLayout,
+    dx: &mut [T],
+    mode: MaxoutGradMode,
+) -> Result<(), Error> {
+    Rectifier::auto().maxout_backward(dy, indices, k, layout, dx, mode)
+}
