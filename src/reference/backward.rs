@@ -94,7 +94,11 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 /// Blocks depend on the shape only. The tree over blocks is a sequence of perfect subtrees of
 /// `2^k` consecutive blocks (largest first), so work split at multiples of `2^k` blocks can
 /// compute its subtrees independently and combine them in the same order. (On the run path the
-/// tree runs over the blocks that hold elements of the channel.)
+/// tree runs over the blocks that hold elements of the channel.) The multi-threaded kernels do
+/// exactly this: on the pattern path, chunks of `2^k` whole blocks (`k` fixed by the shape)
+/// return their [`PairwiseRows`], appended in order with [`PairwiseRows::append`]; on the run
+/// path, chunks of whole blocks return their `(channel, block value)` pairs, pushed in order.
+/// The additions are those of one sequential pass, whatever the number of threads.
 ///
 /// # Accuracy
 /// Every term goes through at most `m + ceil(log2 K) + ceil(log2 blocks)` additions, where `m`
@@ -336,13 +340,27 @@ impl PairwiseRows {
     }
 
     /// Appends the next row (`width` values).
+    #[inline]
+    pub fn push(&mut self, row: &[f64]) {
+        self.push_subtree(0, row);
+    }
+
+    /// Appends the perfect subtree of `2^level` rows whose sums are `row`: the same sums as
+    /// pushing those rows one by one, provided the number of rows pushed so far is a multiple
+    /// of `2^level` (checked).
     // `left + right` spelled out: the older (left) subtree is the first operand, as in `tree`.
     #[allow(clippy::assign_op_pattern)]
     #[inline]
-    pub fn push(&mut self, row: &[f64]) {
+    pub fn push_subtree(&mut self, level: usize, row: &[f64]) {
+        assert!(
+            level < 63 && self.count & ((1u64 << level) - 1) == 0,
+            "PairwiseRows::push_subtree: {} rows pushed, not a multiple of 2^{level}",
+            self.count
+        );
         let w = self.width;
         self.carry.copy_from_slice(&row[..w]);
-        let mut level = 0;
+        let first = level;
+        let mut level = level;
         while self.count & (1 << level) != 0 {
             let left = &self.levels[level * w..(level + 1) * w];
             for (c, &l) in self.carry.iter_mut().zip(left) {
@@ -354,7 +372,36 @@ impl PairwiseRows {
             self.levels.resize((level + 1) * w, 0.0);
         }
         self.levels[level * w..(level + 1) * w].copy_from_slice(&self.carry);
-        self.count += 1;
+        self.count += 1 << first;
+    }
+
+    /// Appends every row summed by `other` (of the same width), as if they were pushed one by
+    /// one: its perfect subtrees, largest first, with [`PairwiseRows::push_subtree`]. So the
+    /// number of rows pushed to `self` so far must be a multiple of `2^k`, `2^k` the largest
+    /// power of two `<= other`'s count (always true when it is a multiple of `other`'s count
+    /// rounded up to a power of two). This is how work split at such multiples (threads)
+    /// combines into exactly the sums of one sequential pass.
+    pub fn append(&mut self, other: &PairwiseRows) {
+        assert_eq!(
+            self.width, other.width,
+            "PairwiseRows::append: widths differ"
+        );
+        let w = self.width;
+        for level in (0..64).rev() {
+            if other.count & (1 << level) != 0 {
+                self.push_subtree(level, &other.levels[level * w..(level + 1) * w]);
+            }
+        }
+    }
+
+    /// The number of rows pushed.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The width of the rows.
+    pub fn width(&self) -> usize {
+        self.width
     }
 
     /// The sums, position by position, into `out` (`+0` if no row was pushed).
