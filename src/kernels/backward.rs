@@ -13,7 +13,8 @@ use crate::layout::ChannelLayout;
 use crate::reference;
 use crate::reference::backward::{
     PairwiseRows, PairwiseStack, RUN_SLOTS, SLOPE_GRAD_BLOCK, SLOPE_GRAD_MIN_RUN,
-    fold_pattern_block_row, fold_run_block, pattern_geometry, slope_grad_finish, tree,
+    SLOPE_GRAD_SMALL_PATTERN, fold_pattern_block_row, fold_run_block, pattern_geometry,
+    slope_grad_finish, tree,
 };
 use crate::subgradient::Subgradient;
 
@@ -350,6 +351,76 @@ pub struct PreluSlopeGradKernel<'a, T, const RIGHT: bool> {
     pub layout: ChannelLayout,
 }
 
+/// One pattern-path block when the pattern is [`SLOPE_GRAD_SMALL_PATTERN`] elements (the
+/// block, or the last one, cut anywhere): `dx` written, and the terms of element `j` of the
+/// block added to slot `j % P` of `acc` (`+0` on entry), in increasing `j`, with the slots and
+/// the slopes of the pattern in registers.
+#[inline(always)]
+fn small_pattern_block<S: Simd, T: Element, const RIGHT: bool>(
+    s: S,
+    z: &[T],
+    io: Io<'_, T>,
+    pattern: &[T],
+    acc: &mut [S::f64s],
+) {
+    // (No closures on this path: they would not inherit the target features.)
+    const PAT: usize = SLOPE_GRAD_SMALL_PATTERN;
+    let per = T::per::<S>();
+    let lanes = per * S::F64_LANES;
+    // Element vectors per pattern, and slot vectors (`f64`).
+    let group = PAT / lanes;
+    let wrap = PAT / S::F64_LANES;
+    let (zs, zt) = T::as_simd::<S>(z);
+    let n = zs.len();
+    let (ps, _) = T::as_simd::<S>(&pattern[..PAT]);
+    let zero = s.splat_f64s(0.0);
+    macro_rules! body {
+        ($dys:ident, $dxs:ident, $dyt:ident, $dxt:ident) => {{
+            let mut r = [zero; RUN_SLOTS / 2];
+            r[..wrap].copy_from_slice(&acc[..wrap]);
+            let mut j = 0;
+            while j + group <= n {
+                for k in 0..group {
+                    let (zv, dyv) = (zs[j + k], $dys[j + k]);
+                    T::acc_terms(s, &mut r, k * per, zv, dyv);
+                    $dxs[j + k] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, ps[k]);
+                }
+                j += group;
+            }
+            acc[..wrap].copy_from_slice(&r[..wrap]);
+            // The rest: vector `j` starts at slot `(j % group) * lanes`.
+            while j < n {
+                let k = j % group;
+                let (zv, dyv) = (zs[j], $dys[j]);
+                T::acc_terms(s, acc, k * per, zv, dyv);
+                $dxs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, ps[k]);
+                j += 1;
+            }
+            if !zt.is_empty() {
+                let k = n % group;
+                let (zv, dyv) = (T::partial_load(s, zt), T::partial_load(s, $dyt));
+                let av = T::partial_load(s, &pattern[k * lanes..k * lanes + zt.len()]);
+                T::acc_terms(s, acc, k * per, zv, dyv);
+                T::partial_store(s, $dxt, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
+            }
+        }};
+    }
+    match io {
+        Io::OutOfPlace { src: dy, dst: dx } => {
+            let (dys, dyt) = T::as_simd::<S>(dy);
+            let (dxs, dxt) = T::as_mut_simd::<S>(dx);
+            let (dys, dxs) = (&dys[..n], &mut dxs[..n]);
+            body!(dys, dxs, dyt, dxt)
+        }
+        Io::InPlace(x) => {
+            let (xs, xt) = T::as_mut_simd::<S>(x);
+            let xs = &mut xs[..n];
+            // In place, dy and dx are the same vectors (each read before it is written).
+            body!(xs, xs, xt, xt)
+        }
+    }
+}
+
 /// The pattern path of the slope gradient over whole blocks (`z` starts at a block boundary,
 /// so at channel 0 of the pattern `pattern`): `dx` written, one row of `C` block values pushed
 /// to `rows` per block.
@@ -368,6 +439,13 @@ fn pattern_blocks<S: Simd, T: Element, const RIGHT: bool>(
     let mut row = vec![0.0f64; c];
     for (zb, iob) in z.chunks(block).zip(io.chunks(block)) {
         acc.fill(0.0);
+        if pat == SLOPE_GRAD_SMALL_PATTERN {
+            let (av, _) = S::as_mut_simd_f64s(&mut acc);
+            small_pattern_block::<S, T, RIGHT>(s, zb, iob, &pattern[..pat], av);
+            fold_pattern_block_row(&mut acc, p, run, &mut row);
+            rows.push(&row);
+            continue;
+        }
         for (zp, piece) in zb.chunks(pat).zip(iob.chunks(pat)) {
             let m = zp.len();
             let (av, _) = S::as_mut_simd_f64s(&mut acc);
@@ -522,9 +600,11 @@ impl<T: Element, const RIGHT: bool> WithSimd for SlopeGradChunk<'_, T, RIGHT> {
 }
 
 impl<T: Element, const RIGHT: bool> Kernel for SlopeGradChunk<'_, T, RIGHT> {
-    /// The same code on pulp's scalar "SIMD" (the order is the reference's).
+    /// The same code on pulp's portable 256-bit emulation (the order, and so the bits, are
+    /// the reference's on every lane width). Not used by [`PreluSlopeGradKernel::run_on`],
+    /// which keeps the scalar backend on the calling thread.
     fn reference(self) -> SlopeGradPart {
-        self.with_simd(pulp::Scalar::new())
+        self.with_simd(pulp::Scalar256b)
     }
 }
 

@@ -73,8 +73,9 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 /// Partial sums start at `+0` (so `da` is never `-0`). The input is cut into fixed blocks
 /// (never by the thread count):
 /// - **pattern path** (channels-last, or channels-first with `S < 64`): `p = C * S` is the
-///   period, `u = lcm(p, 16)`, `P = u * ceil(256 / u)` the pattern, blocks are `B = P * max(1, 2048 / P)`
-///   elements. In each block, slot `k` (`0 <= k < P`) sums the terms of the elements `i` with
+///   period, `u = lcm(p, 16)`; the pattern is `P = 32` when `u` divides 32 (`p` is 1, 2, 4, 8,
+///   16 or 32: the slots then fit in registers), else `P = u * ceil(256 / u)`; blocks are
+///   `B = P * max(1, 2048 / P)` elements. In each block, slot `k` (`0 <= k < P`) sums the terms of the elements `i` with
 ///   `i % P == k`, one after the other in increasing `i`. The block's value for channel `c` is
 ///   then [`tree_rows`] over the `P / p` copies of the period (`q[o]`, `0 <= o < p`), then
 ///   [`tree`] over the `S` offsets `q[c * S .. (c + 1) * S]`.
@@ -102,8 +103,8 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 ///
 /// # Accuracy
 /// Every term goes through at most `m + ceil(log2 K) + ceil(log2 blocks)` additions, where `m`
-/// is the number of terms of one slot in one block (`<= 64` on the run path, `<= 8` on the
-/// pattern path) and `K` the number of slots folded per channel per block. So
+/// is the number of terms of one slot in one block (`<= 64` on the run path and on the pattern
+/// path with `P = 32`, `<= 8` on the pattern path otherwise) and `K` the number of slots folded per channel per block. So
 /// `|da - exact| <= (m + ceil(log2 K) + ceil(log2 blocks)) * 2^-53 * sum |t_i|` (plus the final
 /// rounding to `f32`): no worse than pairwise summation with a base case of 128 terms (as in
 /// NumPy). For `f32` the terms are exact and the `f64` sum is far more accurate than the
@@ -160,8 +161,11 @@ pub fn prelu_slope_grad<T: Element>(
 
 /// Channels-first runs at least this long take the run path of [`prelu_slope_grad`].
 pub const SLOPE_GRAD_MIN_RUN: usize = 64;
-/// The pattern of the pattern path covers at least this many elements.
+/// The pattern of the pattern path covers at least this many elements, unless the period
+/// divides [`SLOPE_GRAD_SMALL_PATTERN`].
 pub const SLOPE_GRAD_MIN_PATTERN: usize = 256;
+/// The pattern of the pattern path when `lcm(period, 16)` divides it (slots in registers).
+pub const SLOPE_GRAD_SMALL_PATTERN: usize = RUN_SLOTS;
 /// Target block length (elements) of both paths.
 pub const SLOPE_GRAD_BLOCK: usize = 2048;
 /// Block length of the run path.
@@ -175,7 +179,11 @@ pub(crate) fn pattern_geometry(channels: usize, run: usize) -> (usize, usize, us
     let p = channels * run;
     // A whole number of periods and of 16 elements (so that every vector width divides it).
     let unit = p / gcd(p, 16) * 16;
-    let pat = unit * SLOPE_GRAD_MIN_PATTERN.div_ceil(unit);
+    let pat = if SLOPE_GRAD_SMALL_PATTERN.is_multiple_of(unit) {
+        SLOPE_GRAD_SMALL_PATTERN
+    } else {
+        unit * SLOPE_GRAD_MIN_PATTERN.div_ceil(unit)
+    };
     let block = pat * (SLOPE_GRAD_BLOCK / pat).max(1);
     (p, pat, block)
 }
