@@ -340,6 +340,51 @@ pub(crate) mod wide {
         }
         #[inline(always)]
         fn acc_terms<S: Simd>(s: S, acc: &mut [S::f64s], idx: usize, z: S::f32s, dy: S::f32s) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                use core::any::TypeId;
+                use core::arch::x86_64::*;
+                use core::mem::transmute_copy;
+                if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() {
+                    let (a0, a1) = (acc[idx], acc[idx + 1]);
+                    // SAFETY: `S` is `V4` (checked above): AVX-512 F/DQ are present, `f32s` is
+                    // `f32x16` (the layout of `__m512`) and `f64s` is `f64x8` (`__m512d`).
+                    // A merge-masked FMA leaves the lanes outside the mask as they were, which
+                    // is what adding the `+0` term does (partial sums are never `-0`, and a NaN
+                    // partial sum is already quiet): the same bits as the portable code below,
+                    // without zeroing both factors.
+                    let (r0, r1): (S::f64s, S::f64s) = unsafe {
+                        let (zv, dv): (__m512, __m512) = (transmute_copy(&z), transmute_copy(&dy));
+                        let keep = _mm512_cmp_ps_mask::<_CMP_NGT_UQ>(zv, _mm512_setzero_ps());
+                        // (A macro, not a closure: closures do not inherit target features.)
+                        macro_rules! hi {
+                            ($v:expr) => {
+                                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd($v)))
+                            };
+                        }
+                        let (zl, zh) = (
+                            _mm512_cvtps_pd(_mm512_castps512_ps256(zv)),
+                            _mm512_cvtps_pd(hi!(zv)),
+                        );
+                        let (dl, dh) = (
+                            _mm512_cvtps_pd(_mm512_castps512_ps256(dv)),
+                            _mm512_cvtps_pd(hi!(dv)),
+                        );
+                        let r0 =
+                            _mm512_mask3_fmadd_pd(zl, dl, transmute_copy(&a0), keep as __mmask8);
+                        let r1 = _mm512_mask3_fmadd_pd(
+                            zh,
+                            dh,
+                            transmute_copy(&a1),
+                            (keep >> 8) as __mmask8,
+                        );
+                        (transmute_copy(&r0), transmute_copy(&r1))
+                    };
+                    acc[idx] = r0;
+                    acc[idx + 1] = r1;
+                    return;
+                }
+            }
             let zero = s.splat_f32s(0.0);
             let keep = s.not_m32s(s.greater_than_f32s(z, zero));
             // Zero both factors outside the mask, so that those lanes add 0 * 0 = +0.

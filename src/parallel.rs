@@ -91,3 +91,25 @@ where
         || run_chunks(backend, chunk, b),
     );
 }
+
+/// Runs `k` cut into chunks of `chunk` elements across threads (as [`run_split`] does) and
+/// appends the chunks' outputs to `out`, in the order of the chunks.
+#[cfg(feature = "rayon")]
+pub(crate) fn run_collect<K>(backend: Backend, chunk: usize, k: K, out: &mut Vec<K::Output>)
+where
+    K: Kernel + Split + Send,
+    K::Output: Send,
+{
+    let chunks = k.len().div_ceil(chunk);
+    if chunks <= 1 {
+        out.push(run(backend, k));
+        return;
+    }
+    let (a, b) = k.split_at(chunks / 2 * chunk);
+    let mut right = Vec::new();
+    rayon::join(
+        || run_collect(backend, chunk, a, out),
+        || run_collect(backend, chunk, b, &mut right),
+    );
+    out.append(&mut right);
+}

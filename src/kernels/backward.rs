@@ -13,7 +13,8 @@ use crate::layout::ChannelLayout;
 use crate::reference;
 use crate::reference::backward::{
     PairwiseRows, PairwiseStack, RUN_SLOTS, SLOPE_GRAD_BLOCK, SLOPE_GRAD_MIN_RUN,
-    fold_pattern_block_row, fold_run_block, pattern_geometry, slope_grad_finish,
+    SLOPE_GRAD_SMALL_PATTERN, fold_pattern_block_row, fold_run_block, pattern_geometry,
+    slope_grad_finish, tree,
 };
 use crate::subgradient::Subgradient;
 
@@ -350,6 +351,163 @@ pub struct PreluSlopeGradKernel<'a, T, const RIGHT: bool> {
     pub layout: ChannelLayout,
 }
 
+/// One pattern-path block when the pattern is [`SLOPE_GRAD_SMALL_PATTERN`] elements (the
+/// block, or the last one, cut anywhere): `dx` written, and the terms of element `j` of the
+/// block added to slot `j % P` of `acc` (`+0` on entry), in increasing `j`, with the slots and
+/// the slopes of the pattern in registers.
+#[inline(always)]
+fn small_pattern_block<S: Simd, T: Element, const RIGHT: bool>(
+    s: S,
+    z: &[T],
+    io: Io<'_, T>,
+    pattern: &[T],
+    acc: &mut [S::f64s],
+) {
+    // (No closures on this path: they would not inherit the target features.)
+    const PAT: usize = SLOPE_GRAD_SMALL_PATTERN;
+    let per = T::per::<S>();
+    let lanes = per * S::F64_LANES;
+    // Element vectors per pattern, and slot vectors (`f64`).
+    let group = PAT / lanes;
+    let wrap = PAT / S::F64_LANES;
+    let (zs, zt) = T::as_simd::<S>(z);
+    let n = zs.len();
+    let (ps, _) = T::as_simd::<S>(&pattern[..PAT]);
+    let zero = s.splat_f64s(0.0);
+    macro_rules! body {
+        ($dys:ident, $dxs:ident, $dyt:ident, $dxt:ident) => {{
+            let mut r = [zero; RUN_SLOTS / 2];
+            r[..wrap].copy_from_slice(&acc[..wrap]);
+            let mut j = 0;
+            while j + group <= n {
+                for k in 0..group {
+                    let (zv, dyv) = (zs[j + k], $dys[j + k]);
+                    T::acc_terms(s, &mut r, k * per, zv, dyv);
+                    $dxs[j + k] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, ps[k]);
+                }
+                j += group;
+            }
+            acc[..wrap].copy_from_slice(&r[..wrap]);
+            // The rest: vector `j` starts at slot `(j % group) * lanes`.
+            while j < n {
+                let k = j % group;
+                let (zv, dyv) = (zs[j], $dys[j]);
+                T::acc_terms(s, acc, k * per, zv, dyv);
+                $dxs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, ps[k]);
+                j += 1;
+            }
+            if !zt.is_empty() {
+                let k = n % group;
+                let (zv, dyv) = (T::partial_load(s, zt), T::partial_load(s, $dyt));
+                let av = T::partial_load(s, &pattern[k * lanes..k * lanes + zt.len()]);
+                T::acc_terms(s, acc, k * per, zv, dyv);
+                T::partial_store(s, $dxt, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
+            }
+        }};
+    }
+    match io {
+        Io::OutOfPlace { src: dy, dst: dx } => {
+            let (dys, dyt) = T::as_simd::<S>(dy);
+            let (dxs, dxt) = T::as_mut_simd::<S>(dx);
+            let (dys, dxs) = (&dys[..n], &mut dxs[..n]);
+            body!(dys, dxs, dyt, dxt)
+        }
+        Io::InPlace(x) => {
+            let (xs, xt) = T::as_mut_simd::<S>(x);
+            let xs = &mut xs[..n];
+            // In place, dy and dx are the same vectors (each read before it is written).
+            body!(xs, xs, xt, xt)
+        }
+    }
+}
+
+/// The pattern path of the slope gradient over whole blocks (`z` starts at a block boundary,
+/// so at channel 0 of the pattern `pattern`): `dx` written, one row of `C` block values pushed
+/// to `rows` per block.
+#[inline(always)]
+fn pattern_blocks<S: Simd, T: Element, const RIGHT: bool>(
+    s: S,
+    z: &[T],
+    io: Io<'_, T>,
+    pattern: &[T],
+    run: usize,
+    rows: &mut PairwiseRows,
+) {
+    let c = rows.width();
+    let (p, pat, block) = pattern_geometry(c, run);
+    let mut acc = vec![0.0f64; pat.next_multiple_of(16)];
+    let mut row = vec![0.0f64; c];
+    for (zb, iob) in z.chunks(block).zip(io.chunks(block)) {
+        acc.fill(0.0);
+        if pat == SLOPE_GRAD_SMALL_PATTERN {
+            let (av, _) = S::as_mut_simd_f64s(&mut acc);
+            small_pattern_block::<S, T, RIGHT>(s, zb, iob, &pattern[..pat], av);
+            fold_pattern_block_row(&mut acc, p, run, &mut row);
+            rows.push(&row);
+            continue;
+        }
+        for (zp, piece) in zb.chunks(pat).zip(iob.chunks(pat)) {
+            let m = zp.len();
+            let (av, _) = S::as_mut_simd_f64s(&mut acc);
+            fused_piece::<S, T, RIGHT, false, true>(s, zp, piece, T::ZERO, &pattern[..m], av);
+        }
+        fold_pattern_block_row(&mut acc, p, run, &mut row);
+        rows.push(&row);
+    }
+}
+
+/// The run path of the slope gradient over whole blocks of [`SLOPE_GRAD_BLOCK`] elements,
+/// `z[0]` being element `start` of the input (a multiple of the block): `dx` written, and per
+/// block the `(channel, block value)` pairs of the channels it holds (in order of first
+/// appearance) pushed to `stacks`, or appended to `pairs` when `stacks` is `None`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn run_blocks<S: Simd, T: Element, const RIGHT: bool>(
+    s: S,
+    z: &[T],
+    io: Io<'_, T>,
+    slopes: &[T],
+    run: usize,
+    start: usize,
+    pairs: &mut Vec<(usize, f64)>,
+    mut stacks: Option<&mut [PairwiseStack]>,
+) {
+    let c = slopes.len();
+    let mut slots = vec![[0.0f64; RUN_SLOTS]; c];
+    let mut touched: Vec<usize> = Vec::new();
+    for (bi, (zb, iob)) in z
+        .chunks(SLOPE_GRAD_BLOCK)
+        .zip(io.chunks(SLOPE_GRAD_BLOCK))
+        .enumerate()
+    {
+        let b0 = start + bi * SLOPE_GRAD_BLOCK;
+        let (mut i, mut zr, mut ior) = (b0, zb, iob);
+        while !zr.is_empty() {
+            // The piece: from `i` to the end of its run or of the block.
+            let ch = (i / run) % c;
+            let len = ((i / run + 1) * run - i).min(zr.len());
+            if !touched.contains(&ch) {
+                touched.push(ch);
+            }
+            let (zp, zrest) = zr.split_at(len);
+            let (piece, iorest) = ior.split_at(len);
+            let (av, _) = S::as_mut_simd_f64s(&mut slots[ch]);
+            fused_piece::<S, T, RIGHT, true, false>(s, zp, piece, slopes[ch], &[], av);
+            (i, zr, ior) = (i + len, zrest, iorest);
+        }
+        match stacks.as_deref_mut() {
+            Some(st) => fold_run_block(&mut slots, &mut touched, st),
+            None => {
+                for &ch in touched.iter() {
+                    pairs.push((ch, tree(&slots[ch])));
+                    slots[ch] = [0.0; RUN_SLOTS];
+                }
+                touched.clear();
+            }
+        }
+    }
+}
+
 impl<T: Element, const RIGHT: bool> WithSimd for PreluSlopeGradKernel<'_, T, RIGHT> {
     type Output = ();
     #[inline(always)]
@@ -365,29 +523,11 @@ impl<T: Element, const RIGHT: bool> WithSimd for PreluSlopeGradKernel<'_, T, RIG
         let n = z.len();
         let run = layout.run();
         if n > 0 && run < SLOPE_GRAD_MIN_RUN {
-            let (p, pat, block) = pattern_geometry(c, run);
+            let (_, pat, _) = pattern_geometry(c, run);
             let mut pattern = vec![T::ZERO; pat];
             fill_pattern(&mut pattern, slopes, run);
-            let mut acc = vec![0.0f64; pat.next_multiple_of(16)];
-            let mut row = vec![0.0f64; c];
             let mut rows = PairwiseRows::new(c);
-            for (zb, iob) in z.chunks(block).zip(io.chunks(block)) {
-                acc.fill(0.0);
-                for (zp, piece) in zb.chunks(pat).zip(iob.chunks(pat)) {
-                    let m = zp.len();
-                    let (av, _) = S::as_mut_simd_f64s(&mut acc);
-                    fused_piece::<S, T, RIGHT, false, true>(
-                        s,
-                        zp,
-                        piece,
-                        T::ZERO,
-                        &pattern[..m],
-                        av,
-                    );
-                }
-                fold_pattern_block_row(&mut acc, p, run, &mut row);
-                rows.push(&row);
-            }
+            pattern_blocks::<S, T, RIGHT>(s, z, io, &pattern, run, &mut rows);
             let mut sums = vec![0.0f64; c];
             rows.finish(&mut sums);
             for (d, &v) in da.iter_mut().zip(&sums) {
@@ -397,33 +537,199 @@ impl<T: Element, const RIGHT: bool> WithSimd for PreluSlopeGradKernel<'_, T, RIG
         }
         let mut stacks = vec![PairwiseStack::default(); c];
         if n > 0 {
-            let mut slots = vec![[0.0f64; RUN_SLOTS]; c];
-            let mut touched: Vec<usize> = Vec::new();
-            for (bi, (zb, iob)) in z
-                .chunks(SLOPE_GRAD_BLOCK)
-                .zip(io.chunks(SLOPE_GRAD_BLOCK))
-                .enumerate()
-            {
-                let b0 = bi * SLOPE_GRAD_BLOCK;
-                let (mut i, mut zr, mut ior) = (b0, zb, iob);
-                while !zr.is_empty() {
-                    // The piece: from `i` to the end of its run or of the block.
-                    let ch = (i / run) % c;
-                    let len = ((i / run + 1) * run - i).min(zr.len());
-                    if !touched.contains(&ch) {
-                        touched.push(ch);
-                    }
-                    let (zp, zrest) = zr.split_at(len);
-                    let (piece, iorest) = ior.split_at(len);
-                    let (av, _) = S::as_mut_simd_f64s(&mut slots[ch]);
-                    fused_piece::<S, T, RIGHT, true, false>(s, zp, piece, slopes[ch], &[], av);
-                    (i, zr, ior) = (i + len, zrest, iorest);
-                }
-                fold_run_block(&mut slots, &mut touched, &mut stacks);
-            }
+            run_blocks::<S, T, RIGHT>(s, z, io, slopes, run, 0, &mut Vec::new(), Some(&mut stacks));
         }
         for (d, st) in da.iter_mut().zip(&stacks) {
             *d = slope_grad_finish(st.finish());
+        }
+    }
+}
+
+/// The slope-gradient partial result of a chunk of whole blocks (threads).
+pub enum SlopeGradPart {
+    /// Pattern path: the chunk's block rows, summed as [`PairwiseRows`] does.
+    Rows(PairwiseRows),
+    /// Run path: the chunk's `(channel, block value)` pairs, in the sequential order.
+    Pairs(Vec<(usize, f64)>),
+}
+
+/// A chunk of whole slope-gradient blocks of a [`PreluSlopeGradKernel`]: `dx` written, and the
+/// chunk's [`SlopeGradPart`] returned, to be combined in order on the calling thread.
+pub struct SlopeGradChunk<'a, T, const RIGHT: bool> {
+    /// The forward input of the chunk.
+    pub z: &'a [T],
+    /// `dy -> dx`, or `dy` in place, of the chunk.
+    pub io: Io<'a, T>,
+    /// One slope per channel.
+    pub slopes: &'a [T],
+    /// Pattern path: the slope of every position of the pattern; run path: empty.
+    pub pattern: &'a [T],
+    /// The layout.
+    pub layout: ChannelLayout,
+    /// The index of `z[0]` in the whole input (a multiple of the block length).
+    pub start: usize,
+    /// The block length (cuts are at its multiples).
+    pub block: usize,
+}
+
+impl<T: Element, const RIGHT: bool> WithSimd for SlopeGradChunk<'_, T, RIGHT> {
+    type Output = SlopeGradPart;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> SlopeGradPart {
+        let c = self.slopes.len();
+        let run = self.layout.run();
+        if run < SLOPE_GRAD_MIN_RUN {
+            let mut rows = PairwiseRows::new(c);
+            pattern_blocks::<S, T, RIGHT>(s, self.z, self.io, self.pattern, run, &mut rows);
+            SlopeGradPart::Rows(rows)
+        } else {
+            let mut pairs = Vec::new();
+            run_blocks::<S, T, RIGHT>(
+                s,
+                self.z,
+                self.io,
+                self.slopes,
+                run,
+                self.start,
+                &mut pairs,
+                None,
+            );
+            SlopeGradPart::Pairs(pairs)
+        }
+    }
+}
+
+impl<T: Element, const RIGHT: bool> Kernel for SlopeGradChunk<'_, T, RIGHT> {
+    /// The same code on pulp's portable 256-bit emulation (the order, and so the bits, are
+    /// the reference's on every lane width). Not used by [`PreluSlopeGradKernel::run_on`],
+    /// which keeps the scalar backend on the calling thread.
+    fn reference(self) -> SlopeGradPart {
+        self.with_simd(pulp::Scalar256b)
+    }
+}
+
+impl<T: Element, const RIGHT: bool> crate::parallel::Split for SlopeGradChunk<'_, T, RIGHT> {
+    fn len(&self) -> usize {
+        self.z.len()
+    }
+    fn granule(&self) -> usize {
+        self.block
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (z0, z1) = self.z.split_at(mid);
+        let (a, b) = self.io.split_at(mid);
+        (
+            SlopeGradChunk {
+                z: z0,
+                io: a,
+                ..self
+            },
+            SlopeGradChunk {
+                z: z1,
+                io: b,
+                start: self.start + mid,
+                ..self
+            },
+        )
+    }
+}
+
+/// Extra memory of the slope-gradient chunk results held at once (one wave), in bytes.
+#[cfg(feature = "rayon")]
+const WAVE_BYTES: usize = 4 << 20;
+
+impl<T: Element, const RIGHT: bool> PreluSlopeGradKernel<'_, T, RIGHT> {
+    /// Runs on `r`: across threads when `r` is multi-threaded, the backend a SIMD one and the
+    /// input at least [`crate::parallel::MIN_PARALLEL_ELEMS`] long; else on the calling thread.
+    ///
+    /// Across threads, the input is cut into chunks of `2^k` whole blocks on the pattern path
+    /// (`2^k` fixed by the shape) and of a fixed number of blocks on the run path. Each chunk
+    /// writes its `dx` and returns its block values ([`SlopeGradPart`]); the calling thread
+    /// combines them in order: pattern rows as perfect subtrees into one [`PairwiseRows`]
+    /// ([`PairwiseRows::append`], which gives exactly the sums of one sequential pass), run
+    /// pairs pushed one by one into the channels' [`PairwiseStack`]s. So `da` is the same bits
+    /// for any thread count. Chunks run in waves, so that the results held at once stay
+    /// within about `WAVE_BYTES`.
+    pub(crate) fn run_on(self, r: crate::dispatch::Rectifier) {
+        #[cfg(feature = "rayon")]
+        {
+            if r.is_multi_threaded()
+                && r.backend() != crate::backend::Backend::Scalar
+                && self.z.len() >= crate::parallel::MIN_PARALLEL_ELEMS
+            {
+                return self.run_parallel(r.backend());
+            }
+        }
+        r.run_single(self)
+    }
+
+    #[cfg(feature = "rayon")]
+    fn run_parallel(self, backend: crate::backend::Backend) {
+        use crate::parallel::{CHUNK_ELEMS, Split, run_collect};
+        let PreluSlopeGradKernel {
+            z,
+            io,
+            slopes,
+            da,
+            layout,
+        } = self;
+        let c = slopes.len();
+        let run = layout.run();
+        let pattern_path = run < SLOPE_GRAD_MIN_RUN;
+        let mut pattern = Vec::new();
+        let (block, blocks_per_chunk, part_bytes) = if pattern_path {
+            let (_, pat, block) = pattern_geometry(c, run);
+            pattern.resize(pat, T::ZERO);
+            fill_pattern(&mut pattern, slopes, run);
+            // A power of two, so that chunk results are perfect subtrees.
+            let bpc = 1usize << (CHUNK_ELEMS / block).max(1).ilog2();
+            (block, bpc, 8 * c * (bpc.ilog2() as usize + 1))
+        } else {
+            let bpc = CHUNK_ELEMS / SLOPE_GRAD_BLOCK;
+            // At most one piece per run and one more per block.
+            let pairs = bpc * (SLOPE_GRAD_BLOCK / run + 2);
+            (SLOPE_GRAD_BLOCK, bpc, 16 * pairs)
+        };
+        let chunk = block * blocks_per_chunk;
+        let wave = chunk * (WAVE_BYTES / part_bytes).clamp(2, 16);
+        let mut rows = PairwiseRows::new(c);
+        let mut stacks = vec![PairwiseStack::default(); c];
+        let mut rest = SlopeGradChunk::<T, RIGHT> {
+            z,
+            io,
+            slopes,
+            pattern: &pattern,
+            layout,
+            start: 0,
+            block,
+        };
+        let mut parts = Vec::new();
+        while rest.len() > 0 {
+            let take = wave.min(rest.len());
+            let (head, tail) = rest.split_at(take);
+            rest = tail;
+            run_collect(backend, chunk, head, &mut parts);
+            for part in parts.drain(..) {
+                match part {
+                    SlopeGradPart::Rows(r) => rows.append(&r),
+                    SlopeGradPart::Pairs(v) => {
+                        for (ch, x) in v {
+                            stacks[ch].push(x);
+                        }
+                    }
+                }
+            }
+        }
+        if pattern_path {
+            let mut sums = vec![0.0f64; c];
+            rows.finish(&mut sums);
+            for (d, &v) in da.iter_mut().zip(&sums) {
+                *d = slope_grad_finish(v);
+            }
+        } else {
+            for (d, st) in da.iter_mut().zip(&stacks) {
+                *d = slope_grad_finish(st.finish());
+            }
         }
     }
 }

@@ -300,7 +300,7 @@ impl Rectifier {
         layout: ChannelLayout,
         sub: Subgradient,
     ) {
-        by_side!(sub, R => self.run_single(PreluSlopeGradKernel::<T, R> { z, io, slopes, da, layout }))
+        by_side!(sub, R => PreluSlopeGradKernel::<T, R> { z, io, slopes, da, layout }.run_on(self))
     }
 
     /// PReLU backward with the slope gradient, in one pass over `z` and `dy`: `dx` as

@@ -73,8 +73,9 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 /// Partial sums start at `+0` (so `da` is never `-0`). The input is cut into fixed blocks
 /// (never by the thread count):
 /// - **pattern path** (channels-last, or channels-first with `S < 64`): `p = C * S` is the
-///   period, `u = lcm(p, 16)`, `P = u * ceil(256 / u)` the pattern, blocks are `B = P * max(1, 2048 / P)`
-///   elements. In each block, slot `k` (`0 <= k < P`) sums the terms of the elements `i` with
+///   period, `u = lcm(p, 16)`; the pattern is `P = 32` when `u` divides 32 (`p` is 1, 2, 4, 8,
+///   16 or 32: the slots then fit in registers), else `P = u * ceil(256 / u)`; blocks are
+///   `B = P * max(1, 2048 / P)` elements. In each block, slot `k` (`0 <= k < P`) sums the terms of the elements `i` with
 ///   `i % P == k`, one after the other in increasing `i`. The block's value for channel `c` is
 ///   then [`tree_rows`] over the `P / p` copies of the period (`q[o]`, `0 <= o < p`), then
 ///   [`tree`] over the `S` offsets `q[c * S .. (c + 1) * S]`.
@@ -94,12 +95,16 @@ pub fn abs_backward<T: Element>(z: T, dy: T) -> T {
 /// Blocks depend on the shape only. The tree over blocks is a sequence of perfect subtrees of
 /// `2^k` consecutive blocks (largest first), so work split at multiples of `2^k` blocks can
 /// compute its subtrees independently and combine them in the same order. (On the run path the
-/// tree runs over the blocks that hold elements of the channel.)
+/// tree runs over the blocks that hold elements of the channel.) The multi-threaded kernels do
+/// exactly this: on the pattern path, chunks of `2^k` whole blocks (`k` fixed by the shape)
+/// return their [`PairwiseRows`], appended in order with [`PairwiseRows::append`]; on the run
+/// path, chunks of whole blocks return their `(channel, block value)` pairs, pushed in order.
+/// The additions are those of one sequential pass, whatever the number of threads.
 ///
 /// # Accuracy
 /// Every term goes through at most `m + ceil(log2 K) + ceil(log2 blocks)` additions, where `m`
-/// is the number of terms of one slot in one block (`<= 64` on the run path, `<= 8` on the
-/// pattern path) and `K` the number of slots folded per channel per block. So
+/// is the number of terms of one slot in one block (`<= 64` on the run path and on the pattern
+/// path with `P = 32`, `<= 8` on the pattern path otherwise) and `K` the number of slots folded per channel per block. So
 /// `|da - exact| <= (m + ceil(log2 K) + ceil(log2 blocks)) * 2^-53 * sum |t_i|` (plus the final
 /// rounding to `f32`): no worse than pairwise summation with a base case of 128 terms (as in
 /// NumPy). For `f32` the terms are exact and the `f64` sum is far more accurate than the
@@ -156,8 +161,11 @@ pub fn prelu_slope_grad<T: Element>(
 
 /// Channels-first runs at least this long take the run path of [`prelu_slope_grad`].
 pub const SLOPE_GRAD_MIN_RUN: usize = 64;
-/// The pattern of the pattern path covers at least this many elements.
+/// The pattern of the pattern path covers at least this many elements, unless the period
+/// divides [`SLOPE_GRAD_SMALL_PATTERN`].
 pub const SLOPE_GRAD_MIN_PATTERN: usize = 256;
+/// The pattern of the pattern path when `lcm(period, 16)` divides it (slots in registers).
+pub const SLOPE_GRAD_SMALL_PATTERN: usize = RUN_SLOTS;
 /// Target block length (elements) of both paths.
 pub const SLOPE_GRAD_BLOCK: usize = 2048;
 /// Block length of the run path.
@@ -171,7 +179,11 @@ pub(crate) fn pattern_geometry(channels: usize, run: usize) -> (usize, usize, us
     let p = channels * run;
     // A whole number of periods and of 16 elements (so that every vector width divides it).
     let unit = p / gcd(p, 16) * 16;
-    let pat = unit * SLOPE_GRAD_MIN_PATTERN.div_ceil(unit);
+    let pat = if SLOPE_GRAD_SMALL_PATTERN.is_multiple_of(unit) {
+        SLOPE_GRAD_SMALL_PATTERN
+    } else {
+        unit * SLOPE_GRAD_MIN_PATTERN.div_ceil(unit)
+    };
     let block = pat * (SLOPE_GRAD_BLOCK / pat).max(1);
     (p, pat, block)
 }
@@ -336,13 +348,27 @@ impl PairwiseRows {
     }
 
     /// Appends the next row (`width` values).
+    #[inline]
+    pub fn push(&mut self, row: &[f64]) {
+        self.push_subtree(0, row);
+    }
+
+    /// Appends the perfect subtree of `2^level` rows whose sums are `row`: the same sums as
+    /// pushing those rows one by one, provided the number of rows pushed so far is a multiple
+    /// of `2^level` (checked).
     // `left + right` spelled out: the older (left) subtree is the first operand, as in `tree`.
     #[allow(clippy::assign_op_pattern)]
     #[inline]
-    pub fn push(&mut self, row: &[f64]) {
+    pub fn push_subtree(&mut self, level: usize, row: &[f64]) {
+        assert!(
+            level < 63 && self.count & ((1u64 << level) - 1) == 0,
+            "PairwiseRows::push_subtree: {} rows pushed, not a multiple of 2^{level}",
+            self.count
+        );
         let w = self.width;
         self.carry.copy_from_slice(&row[..w]);
-        let mut level = 0;
+        let first = level;
+        let mut level = level;
         while self.count & (1 << level) != 0 {
             let left = &self.levels[level * w..(level + 1) * w];
             for (c, &l) in self.carry.iter_mut().zip(left) {
@@ -354,7 +380,36 @@ impl PairwiseRows {
             self.levels.resize((level + 1) * w, 0.0);
         }
         self.levels[level * w..(level + 1) * w].copy_from_slice(&self.carry);
-        self.count += 1;
+        self.count += 1 << first;
+    }
+
+    /// Appends every row summed by `other` (of the same width), as if they were pushed one by
+    /// one: its perfect subtrees, largest first, with [`PairwiseRows::push_subtree`]. So the
+    /// number of rows pushed to `self` so far must be a multiple of `2^k`, `2^k` the largest
+    /// power of two `<= other`'s count (always true when it is a multiple of `other`'s count
+    /// rounded up to a power of two). This is how work split at such multiples (threads)
+    /// combines into exactly the sums of one sequential pass.
+    pub fn append(&mut self, other: &PairwiseRows) {
+        assert_eq!(
+            self.width, other.width,
+            "PairwiseRows::append: widths differ"
+        );
+        let w = self.width;
+        for level in (0..64).rev() {
+            if other.count & (1 << level) != 0 {
+                self.push_subtree(level, &other.levels[level * w..(level + 1) * w]);
+            }
+        }
+    }
+
+    /// The number of rows pushed.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The width of the rows.
+    pub fn width(&self) -> usize {
+        self.width
     }
 
     /// The sums, position by position, into `out` (`+0` if no row was pushed).
