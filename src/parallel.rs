@@ -26,10 +26,13 @@ pub(crate) trait Split: Sized {
     fn split_at(self, mid: usize) -> (Self, Self);
 }
 
-/// Inputs with fewer elements run on the calling thread. Measured on this 2-core Zen 4 with the
-/// report (`--threads 1,2`): out-of-place `relu` `f32` at 256 Ki elements is no faster on two
-/// threads (pool wake-up costs about as much as the half of the work it saves), at 1 Mi it is
-/// about 1.4x faster.
+/// Inputs with fewer elements run on the calling thread, without touching the pool.
+///
+/// Provisional: 1 Mi elements (4 MiB of `f32` input) is where a chunked split has at least
+/// four 256 Ki chunks, so the pool wake-up (microseconds) is small next to the work
+/// (hundreds of microseconds). The measurement that should fix it per kernel family,
+/// `cargo run --release --example throughput -- --sizes 256Ki,1Mi,4Mi --threads 1,2`, could
+/// not be taken on a quiet machine yet (the report's rows say where two threads win).
 pub const MIN_PARALLEL_ELEMS: usize = 1 << 20;
 
 /// Target chunk length in elements.
