@@ -15,152 +15,7 @@ use rectifier::{
     Backend, ChannelLayout, Element, MaxoutGradMode, MaxoutLayout, Rectifier, Subgradient,
 };
 
-/// The pointers and scalars of one C call (each function takes the ones it names).
-#[derive(Clone, Copy)]
-struct Raw<T> {
-    src: *const T,
-    dst: *mut T,
-    z: *const T,
-    da: *mut T,
-    mask: *mut u64,
-    slopes: *const T,
-    n: usize,
-    channels: usize,
-    mask_words: usize,
-    spatial: usize,
-    slope: T,
-    layout: rectifier_layout,
-    sub: rectifier_subgradient,
-    indices: *mut u32,
-    groups: usize,
-    k: usize,
-    maxout_layout: rectifier_maxout_layout,
-    grad_mode: rectifier_maxout_grad_mode,
-}
-
-/// The argument of C parameter `$p` (of kind `$kind`) taken from `$r`.
-macro_rules! arg {
-    (In, src, $r:ident) => {
-        $r.src
-    };
-    (In, dy, $r:ident) => {
-        $r.src
-    };
-    (In, z, $r:ident) => {
-        $r.z
-    };
-    (In, y, $r:ident) => {
-        $r.z
-    };
-    (In, slopes, $r:ident) => {
-        $r.slopes
-    };
-    (Out, dst, $r:ident) => {
-        $r.dst
-    };
-    (Out, dx, $r:ident) => {
-        $r.dst
-    };
-    (Out, values, $r:ident) => {
-        $r.dst
-    };
-    (IndexIn, indices, $r:ident) => {
-        $r.indices.cast_const()
-    };
-    (IndexOut, indices, $r:ident) => {
-        $r.indices
-    };
-    (Count, groups, $r:ident) => {
-        $r.groups
-    };
-    (Count, k, $r:ident) => {
-        $r.k
-    };
-    (MaxoutLayout, layout, $r:ident) => {
-        $r.maxout_layout
-    };
-    (GradMode, mode, $r:ident) => {
-        $r.grad_mode
-    };
-    (Out, da, $r:ident) => {
-        $r.da
-    };
-    (InOut, $p:ident, $r:ident) => {
-        $r.dst
-    };
-    (MaskIn, mask, $r:ident) => {
-        $r.mask.cast_const()
-    };
-    (MaskOut, mask, $r:ident) => {
-        $r.mask
-    };
-    (Count, n, $r:ident) => {
-        $r.n
-    };
-    (Count, channels, $r:ident) => {
-        $r.channels
-    };
-    (Count, mask_words, $r:ident) => {
-        $r.mask_words
-    };
-    (Count, spatial, $r:ident) => {
-        $r.spatial
-    };
-    (Scalar, slope, $r:ident) => {
-        $r.slope
-    };
-    (Layout, layout, $r:ident) => {
-        $r.layout
-    };
-    (Subgradient, subgradient, $r:ident) => {
-        $r.sub
-    };
-}
-
-trait CallC: Sized + Copy {
-    /// Calls `rectifier_<op>_<T>_on(backend, ...)`.
-    unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<Self>) -> rectifier_status;
-}
-
-macro_rules! ffi_enums {
-    ($($t:tt)*) => {};
-}
-macro_rules! ffi_functions {
-    ($($t:tt)*) => {};
-}
-macro_rules! ffi_kernels {
-    ($(
-        $(#[doc = $doc:literal])*
-        $op:ident ( $( $p:ident : $kind:ident $(($len:ident))? ),* $(,)? )
-            => $method:ident ( $($arg:ident),* $(,)? );
-    )*) => {
-        const TABLE: &[&str] = &[$(stringify!($op)),*];
-        impl CallC for f32 {
-            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<f32>) -> rectifier_status {
-                paste::paste! { match op {
-                    // SAFETY: the caller's contract.
-                    $( stringify!($op) => unsafe {
-                        [<rectifier_ $op _f32_on>](backend, $(arg!($kind, $p, r)),*)
-                    }, )*
-                    _ => panic!("no C function for {op}"),
-                } }
-            }
-        }
-        impl CallC for f64 {
-            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<f64>) -> rectifier_status {
-                paste::paste! { match op {
-                    // SAFETY: the caller's contract.
-                    $( stringify!($op) => unsafe {
-                        [<rectifier_ $op _f64_on>](backend, $(arg!($kind, $p, r)),*)
-                    }, )*
-                    _ => panic!("no C function for {op}"),
-                } }
-            }
-        }
-    };
-}
-
-include!("../src/ffi/table.rs");
+include!("common/c_call.rs");
 
 /// Owned buffers of one call.
 #[derive(Clone)]
@@ -451,6 +306,8 @@ fn every_kernel_equals_the_rust_api_f64() {
 fn the_c_table_covers_the_inventory() {
     let inventory: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
     assert_eq!(TABLE, KERNELS);
+    let signed: Vec<&str> = SIGNATURES.iter().map(|(name, _)| *name).collect();
+    assert_eq!(signed, TABLE);
     assert_eq!(
         KERNELS,
         inventory.as_slice(),
