@@ -3,8 +3,9 @@
 //! size overflow, overlap, unknown enumeration values, unsupported backend, a caught panic);
 //! nothing written on error; the C table covers the inventory.
 //!
-//! The call of each C function is generated from the ABI's own table (`src/ffi/table.rs`), so a
-//! row added there is tested here without edits.
+//! The call of each C function is generated from the ABI's own table (`src/ffi/table.rs`, through
+//! `tests/common/c_call.rs`, which the fuzz harness shares), so a row added there is tested here
+//! without edits (a new parameter name or kind needs an `arg!` arm there).
 
 mod common;
 
@@ -764,6 +765,16 @@ fn random_arguments_never_panic_and_failures_write_nothing() {
     }
     // The draw reaches most statuses.
     assert!(statuses.len() >= 10, "{statuses:?}");
+    for s in [
+        RECTIFIER_OK,
+        RECTIFIER_INDEX_TYPE_TOO_NARROW,
+        RECTIFIER_INDEX_OUT_OF_RANGE,
+    ] {
+        assert!(
+            statuses.contains(&s),
+            "status {s} never drawn: {statuses:?}"
+        );
+    }
 }
 
 /// Maxout's boundary and kernel statuses, with nothing written on failure.

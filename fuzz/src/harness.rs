@@ -403,7 +403,6 @@ fn run_maxout<T: FuzzElement>(op: Op, b: &mut Bytes) {
 
 /// The C ABI's dispatcher, generated from `src/ffi/table.rs` (shared with `tests/ffi.rs`).
 mod cabi {
-    #![allow(clippy::all)]
     use rectifier::ffi::*;
     include!("../../tests/common/c_call.rs");
 }
