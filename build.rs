@@ -185,48 +185,42 @@ mod header {
     /// What a kernel parameter is, for its `@param` line.
     fn kind_doc(name: &str, kind: &str, len: Option<&str>) -> String {
         let len = len.unwrap_or("");
-        let what = match (name, kind) {
-            (_, "MaxoutLayout") => "a `rectifier_maxout_layout`".to_string(),
-            (_, "GradMode") => "a `rectifier_maxout_grad_mode`".to_string(),
-            ("values", _) => "the maximum of each group".to_string(),
-            ("indices", "IndexOut") => {
+        let what = match name {
+            _ if kind == "MaxoutLayout" => "a `rectifier_maxout_layout`".to_string(),
+            _ if kind == "GradMode" => "a `rectifier_maxout_grad_mode`".to_string(),
+            "values" => "the maximum of each group".to_string(),
+            "indices" if kind == "IndexOut" => {
                 "the position of each group's maximum in its group (`0..k`)".to_string()
             }
-            ("indices", _) => {
-                "the position in its group (`< k`) of each group's maximum, as written by \
-                `maxout`"
-                    .to_string()
+            "indices" => "the position in its group (`< k`) of each group's maximum, as written \
+                by `maxout`"
+                .to_string(),
+            "groups" => "the number of maxout groups `G` (`n == groups * k`)".to_string(),
+            "k" => "the maxout group size (at least 1)".to_string(),
+            "src" => "the input".to_string(),
+            "dst" => "the output".to_string(),
+            "x" => "the input, overwritten by the output".to_string(),
+            "z" => "the forward input `z`".to_string(),
+            "y" => "the forward output `y`".to_string(),
+            "dy" => "the gradient of the output `dy`".to_string(),
+            "dx" => "the gradient of the input `dx`".to_string(),
+            "dy_dx" => "`dy` on entry, overwritten by `dx`".to_string(),
+            "slopes" => "the slope of each channel (finite)".to_string(),
+            "da" => "the slope gradient, one per channel (overwritten)".to_string(),
+            "mask" if kind == "MaskOut" => "the packed mask (written)".to_string(),
+            "mask" => "the packed mask written by the matching `*_with_mask` call".to_string(),
+            "n" => "the number of elements".to_string(),
+            "channels" => {
+                "the channel count: the length of `slopes` (and `da`), at least 1".to_string()
             }
-            ("groups", _) => "the number of maxout groups `G` (`n == groups * k`)".to_string(),
-            ("k", _) => "the maxout group size (at least 1)".to_string(),
-            _ => match name {
-                "src" => "the input".to_string(),
-                "dst" => "the output".to_string(),
-                "x" => "the input, overwritten by the output".to_string(),
-                "z" => "the forward input `z`".to_string(),
-                "y" => "the forward output `y`".to_string(),
-                "dy" => "the gradient of the output `dy`".to_string(),
-                "dx" => "the gradient of the input `dx`".to_string(),
-                "dy_dx" => "`dy` on entry, overwritten by `dx`".to_string(),
-                "slopes" => "the slope of each channel (finite)".to_string(),
-                "da" => "the slope gradient, one per channel (overwritten)".to_string(),
-                "mask" if kind == "MaskOut" => "the packed mask (written)".to_string(),
-                "mask" => "the packed mask written by the matching `*_with_mask` call".to_string(),
-                "n" => "the number of elements".to_string(),
-                "channels" => {
-                    "the channel count: the length of `slopes` (and `da`), at least 1".to_string()
-                }
-                "mask_words" => {
-                    "the length of `mask` in words: `rectifier_mask_words(n)`".to_string()
-                }
-                "spatial" => "elements per channel per batch item (`H * W`) for \
+            "mask_words" => "the length of `mask` in words: `rectifier_mask_words(n)`".to_string(),
+            "spatial" => "elements per channel per batch item (`H * W`) for \
                 `RECTIFIER_LAYOUT_CHANNELS_FIRST`; ignored for channels-last"
-                    .to_string(),
-                "slope" => "the slope `a` (finite)".to_string(),
-                "layout" => "a `rectifier_layout`".to_string(),
-                "subgradient" => "a `rectifier_subgradient`".to_string(),
-                other => format!("`{other}`"),
-            },
+                .to_string(),
+            "slope" => "the slope `a` (finite)".to_string(),
+            "layout" => "a `rectifier_layout`".to_string(),
+            "subgradient" => "a `rectifier_subgradient`".to_string(),
+            other => format!("`{other}`"),
         };
         match kind {
             "In" | "MaskIn" | "IndexIn" => format!("{what}: `{len}` elements, read"),

@@ -11,9 +11,10 @@
 //!   `RECTIFIER_UNSUPPORTED_BACKEND`, never an illegal instruction.
 //!
 //! Every kernel returns a `rectifier_status` (`int32_t`; [`RECTIFIER_OK`] is 0). Enumerations
-//! that cross the boundary (status, backend, subgradient, layout, maxout layout and grad mode) are plain `int32_t` values and
-//! constants, never Rust enums: any integer a C caller passes is a valid value of the parameter,
-//! and an unknown one is reported ([`RECTIFIER_INVALID_ARGUMENT`]).
+//! that cross the boundary (status, backend, subgradient, layout, maxout layout and grad mode)
+//! are plain `int32_t` values and constants, never Rust enums: any integer a C caller passes is
+//! a valid value of the parameter, and an unknown one is reported
+//! ([`RECTIFIER_INVALID_ARGUMENT`]).
 //!
 //! # Checks, in order (nothing is written when any fails)
 //! 1. the backend ([`RECTIFIER_INVALID_ARGUMENT`], [`RECTIFIER_UNSUPPORTED_BACKEND`]);
