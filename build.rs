@@ -174,6 +174,10 @@ mod header {
             "Scalar" => format!("{t} "),
             "Layout" => "rectifier_layout ".into(),
             "Subgradient" => "rectifier_subgradient ".into(),
+            "IndexIn" => "const uint32_t *".into(),
+            "IndexOut" => "uint32_t *".into(),
+            "MaxoutLayout" => "rectifier_maxout_layout ".into(),
+            "GradMode" => "rectifier_maxout_grad_mode ".into(),
             k => panic!("unknown parameter kind {k} in src/ffi/table.rs"),
         }
     }
@@ -182,6 +186,17 @@ mod header {
     fn kind_doc(name: &str, kind: &str, len: Option<&str>) -> String {
         let len = len.unwrap_or("");
         let what = match name {
+            _ if kind == "MaxoutLayout" => "a `rectifier_maxout_layout`".to_string(),
+            _ if kind == "GradMode" => "a `rectifier_maxout_grad_mode`".to_string(),
+            "values" => "the maximum of each group".to_string(),
+            "indices" if kind == "IndexOut" => {
+                "the position of each group's maximum in its group (`0..k`)".to_string()
+            }
+            "indices" => "the position in its group (`< k`) of each group's maximum, as written \
+                by `maxout`"
+                .to_string(),
+            "groups" => "the number of maxout groups `G` (`n == groups * k`)".to_string(),
+            "k" => "the maxout group size (at least 1)".to_string(),
             "src" => "the input".to_string(),
             "dst" => "the output".to_string(),
             "x" => "the input, overwritten by the output".to_string(),
@@ -208,8 +223,8 @@ mod header {
             other => format!("`{other}`"),
         };
         match kind {
-            "In" | "MaskIn" => format!("{what}: `{len}` elements, read"),
-            "Out" | "MaskOut" => format!("{what}: `{len}` elements, written"),
+            "In" | "MaskIn" | "IndexIn" => format!("{what}: `{len}` elements, read"),
+            "Out" | "MaskOut" | "IndexOut" => format!("{what}: `{len}` elements, written"),
             "InOut" => format!("{what}: `{len}` elements, read and written"),
             _ => what,
         }

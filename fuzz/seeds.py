@@ -78,3 +78,66 @@ for target, nops in MAXOUT.items():
                     f.write(bytes([op, dtype, flags, kbyte, malformed, bad]) + data)
                 k += 1
     print(target, k, "seeds")
+
+# The C ABI (`c_abi`) and the raw-byte API (`raw`): one op of the whole inventory (the C table's
+# order, which equals the inventory's), parsed from src/ffi/table.rs for its buffer count.
+# Layout (see `plan`, `place`, `run_c_abi`, `run_raw` in fuzz/src/harness.rs):
+# [op, dtype, rows, channels, spatial, groups, k, perturb, (value if perturb % 4 == 0),
+#  backend, layout, sub, maxout_layout, grad_mode, slope (8 bytes)] then
+# c_abi: [random offsets?, per buffer (how, sel lo, sel hi), valid indices?] + arena data;
+# raw:   [per buffer how] + data.
+import re
+table = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "ffi", "table.rs")).read()
+kernels = table[table.index("ffi_kernels! {"):table.index("ffi_functions! {")]
+rows = re.findall(r"\n\s*(\w+)\(((?:[^()]|\([^()]*\))*)\)\s*=>", kernels)
+BUFFER = ("In(", "Out(", "InOut(", "MaskIn(", "MaskOut(", "IndexIn(", "IndexOut(")
+nbufs = [sum(1 for p in params.split(",") if p.split(":")[-1].strip().startswith(BUFFER)) for _, params in rows]
+
+def data_bytes(dtype, op, count=64):
+    specials = F32 if dtype == 0 else F64
+    fmt = "<I" if dtype == 0 else "<Q"
+    # Small numbers too (so maxout indices and slopes vary), then the special values.
+    return b"".join(struct.pack(fmt, specials[(i * 5 + op) % len(specials)]) for i in range(count))
+
+def plan_bytes(op, dtype, enum, backend, perturb=(1,), slope=0x3e800000):
+    # rows 3, channels 2 (byte 1), spatial 2, groups 5, k 3 (byte 2)
+    return bytes([op, dtype, 3, 1, 2, 5, 2, *perturb, backend, enum, enum, enum, enum]) + struct.pack("<Q", slope)
+
+for target in ("c_abi", "raw"):
+    d = os.path.join(root, target)
+    os.makedirs(d, exist_ok=True)
+    k = 0
+    for op, nb in enumerate(nbufs):
+        for dtype in (0, 1):
+            variants = []
+            # valid, disjoint, auto backend, enumerations 0 (channels-last, left, interleaved, overwrite)
+            variants.append((plan_bytes(op, dtype, 0, 0), 0, [4] * nb))
+            # valid, scalar backend, enumerations 1 (channels-first, right, planar, accumulate), gaps
+            variants.append((plan_bytes(op, dtype, 1, 8), 0, [4 + 32 * (i % 3) for i in range(nb)]))
+            # random offsets in one allocation (overlaps)
+            variants.append((plan_bytes(op, dtype, 0, 9), 1, [4] * nb))
+            # one failure, rotating: NULL, misaligned, near the end of the address space, a huge
+            # count, an unknown enumeration value / backend
+            which = (op + dtype) % 5
+            hows = [4] * nb
+            pb = plan_bytes(op, dtype, 0, 0)
+            if which == 0:
+                hows[-1] = 0
+            elif which == 1:
+                hows[min(1, nb - 1)] = 2
+            elif which == 2:
+                hows[0] = 1
+            elif which == 3:
+                pb = plan_bytes(op, dtype, 0, 0, perturb=(0, 1))
+            else:
+                pb = plan_bytes(op, dtype, 15, 13)
+            variants.append((pb, 0, hows))
+            for pb, random, hows in variants:
+                if target == "c_abi":
+                    body = bytes([random]) + b"".join(bytes([h, (8 * i + 4 * random) % 256, 0]) for i, h in enumerate(hows)) + bytes([1])
+                else:
+                    body = bytes([3 if h == 2 else (9 if h == 1 else h) for h in hows])
+                with open(os.path.join(d, f"seed-{k:04d}"), "wb") as f:
+                    f.write(pb + body + data_bytes(dtype, op))
+                k += 1
+    print(target, k, "seeds")

@@ -106,7 +106,8 @@ enum rectifier_status_values {
      */
     RECTIFIER_OVERLAP = 11,
     /**
-     * An enumeration argument (backend, subgradient, layout) has an unknown value.
+     * An enumeration argument (backend, subgradient, layout, maxout layout or grad mode) has
+     * an unknown value.
      */
     RECTIFIER_INVALID_ARGUMENT = 12,
     /**
@@ -187,6 +188,43 @@ enum rectifier_layout_values {
      * `(i / S) % C`.
      */
     RECTIFIER_LAYOUT_CHANNELS_FIRST = 1,
+};
+
+/**
+ * Where the `k` pieces of a maxout group are in memory (`G = groups` groups,
+ * `n = G * k` elements).
+ */
+typedef int32_t rectifier_maxout_layout;
+
+/** The values of `rectifier_maxout_layout`. */
+enum rectifier_maxout_layout_values {
+    /**
+     * Group `g` is `z[g*k .. (g+1)*k]` (the `[G, k]` row-major view, `torch`
+     * `view(-1, k)`).
+     */
+    RECTIFIER_MAXOUT_INTERLEAVED = 0,
+    /**
+     * Piece `j` of group `g` is `z[j*G + g]`: `k` planes of `G` values.
+     */
+    RECTIFIER_MAXOUT_PLANAR = 1,
+};
+
+/**
+ * How maxout backward writes `dx`.
+ */
+typedef int32_t rectifier_maxout_grad_mode;
+
+/** The values of `rectifier_maxout_grad_mode`. */
+enum rectifier_maxout_grad_mode_values {
+    /**
+     * `dx[g, indices[g]] = dy[g]` (bits kept), every other element of the group `+0`.
+     */
+    RECTIFIER_MAXOUT_OVERWRITE = 0,
+    /**
+     * `dx[g, indices[g]] += dy[g]` (one IEEE addition; a NaN `dx` wins over a NaN `dy`,
+     * quieted); the other elements are not touched.
+     */
+    RECTIFIER_MAXOUT_ACCUMULATE = 1,
 };
 
 /**
@@ -2614,6 +2652,244 @@ rectifier_status rectifier_prelu_backward_from_mask_inplace_f64_on(
     size_t channels,
     rectifier_layout layout,
     size_t spatial);
+
+/**
+ * Maxout forward: for each of the `groups` groups of `k` elements of `src` (`n == groups *
+ * k`, else `RECTIFIER_NOT_DIVISIBLE` or `RECTIFIER_LENGTH_MISMATCH`), `values[g]` is the
+ * group's maximum and `indices[g]` its position in the group (`0..k`). The first NaN of a
+ * group wins (bits kept); otherwise the earliest maximal element (ties, `-0` vs `+0`
+ * included, go to the earliest position; the winner's bits are kept). `k == 0` is
+ * `RECTIFIER_INVALID_SHAPE`; `k > 2^32` is `RECTIFIER_INDEX_TYPE_TOO_NARROW`.
+ *
+ * `float` elements, on the active backend.
+ *
+ * @param src the input: `n` elements, read
+ * @param values the maximum of each group: `groups` elements, written
+ * @param indices the position of each group's maximum in its group (`0..k`): `groups` elements, written
+ * @param n the number of elements
+ * @param groups the number of maxout groups `G` (`n == groups * k`)
+ * @param k the maxout group size (at least 1)
+ * @param layout a `rectifier_maxout_layout`
+ * @return `RECTIFIER_OK`, or the reason nothing was written.
+ */
+rectifier_status rectifier_maxout_f32(
+    const float *src,
+    float *values,
+    uint32_t *indices,
+    size_t n,
+    size_t groups,
+    size_t k,
+    rectifier_maxout_layout layout);
+
+/**
+ * `rectifier_maxout_f32` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
+ * an unsupported one: `RECTIFIER_UNSUPPORTED_BACKEND`).
+ */
+rectifier_status rectifier_maxout_f32_on(
+    rectifier_backend backend,
+    const float *src,
+    float *values,
+    uint32_t *indices,
+    size_t n,
+    size_t groups,
+    size_t k,
+    rectifier_maxout_layout layout);
+
+/**
+ * Maxout forward: for each of the `groups` groups of `k` elements of `src` (`n == groups *
+ * k`, else `RECTIFIER_NOT_DIVISIBLE` or `RECTIFIER_LENGTH_MISMATCH`), `values[g]` is the
+ * group's maximum and `indices[g]` its position in the group (`0..k`). The first NaN of a
+ * group wins (bits kept); otherwise the earliest maximal element (ties, `-0` vs `+0`
+ * included, go to the earliest position; the winner's bits are kept). `k == 0` is
+ * `RECTIFIER_INVALID_SHAPE`; `k > 2^32` is `RECTIFIER_INDEX_TYPE_TOO_NARROW`.
+ *
+ * `double` elements, on the active backend.
+ *
+ * @param src the input: `n` elements, read
+ * @param values the maximum of each group: `groups` elements, written
+ * @param indices the position of each group's maximum in its group (`0..k`): `groups` elements, written
+ * @param n the number of elements
+ * @param groups the number of maxout groups `G` (`n == groups * k`)
+ * @param k the maxout group size (at least 1)
+ * @param layout a `rectifier_maxout_layout`
+ * @return `RECTIFIER_OK`, or the reason nothing was written.
+ */
+rectifier_status rectifier_maxout_f64(
+    const double *src,
+    double *values,
+    uint32_t *indices,
+    size_t n,
+    size_t groups,
+    size_t k,
+    rectifier_maxout_layout layout);
+
+/**
+ * `rectifier_maxout_f64` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
+ * an unsupported one: `RECTIFIER_UNSUPPORTED_BACKEND`).
+ */
+rectifier_status rectifier_maxout_f64_on(
+    rectifier_backend backend,
+    const double *src,
+    double *values,
+    uint32_t *indices,
+    size_t n,
+    size_t groups,
+    size_t k,
+    rectifier_maxout_layout layout);
+
+/**
+ * Maxout forward, values only (as `maxout`, without the indices; any `k >= 1`).
+ *
+ * `float` elements, on the active backend.
+ *
+ * @param src the input: `n` elements, read
+ * @param values the maximum of each group: `groups` elements, written
+ * @param n the number of elements
+ * @param groups the number of maxout groups `G` (`n == groups * k`)
+ * @param k the maxout group size (at least 1)
+ * @param layout a `rectifier_maxout_layout`
+ * @return `RECTIFIER_OK`, or the reason nothing was written.
+ */
+rectifier_status rectifier_maxout_values_f32(
+    const float *src,
+    float *values,
+    size_t n,
+    size_t groups,
+    size_t k,
+    rectifier_maxout_layout layout);
+
+/**
+ * `rectifier_maxout_values_f32` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
+ * an unsupported one: `RECTIFIER_UNSUPPORTED_BACKEND`).
+ */
+rectifier_status rectifier_maxout_values_f32_on(
+    rectifier_backend backend,
+    const float *src,
+    float *values,
+    size_t n,
+    size_t groups,
+    size_t k,
+    rectifier_maxout_layout layout);
+
+/**
+ * Maxout forward, values only (as `maxout`, without the indices; any `k >= 1`).
+ *
+ * `double` elements, on the active backend.
+ *
+ * @param src the input: `n` elements, read
+ * @param values the maximum of each group: `groups` elements, written
+ * @param n the number of elements
+ * @param groups the number of maxout groups `G` (`n == groups * k`)
+ * @param k the maxout group size (at least 1)
+ * @param layout a `rectifier_maxout_layout`
+ * @return `RECTIFIER_OK`, or the reason nothing was written.
+ */
+rectifier_status rectifier_maxout_values_f64(
+    const double *src,
+    double *values,
+    size_t n,
+    size_t groups,
+    size_t k,
+    rectifier_maxout_layout layout);
+
+/**
+ * `rectifier_maxout_values_f64` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
+ * an unsupported one: `RECTIFIER_UNSUPPORTED_BACKEND`).
+ */
+rectifier_status rectifier_maxout_values_f64_on(
+    rectifier_backend backend,
+    const double *src,
+    double *values,
+    size_t n,
+    size_t groups,
+    size_t k,
+    rectifier_maxout_layout layout);
+
+/**
+ * Maxout backward: routes `dy[g]` to the element `indices[g]` of group `g` of `dx` (`n ==
+ * groups * k`), as `mode` says; the other elements get `+0` (overwrite) or are not touched
+ * (accumulate). An index `>= k` is `RECTIFIER_INDEX_OUT_OF_RANGE` (checked before anything
+ * is written).
+ *
+ * `float` elements, on the active backend.
+ *
+ * @param dy the gradient of the output `dy`: `groups` elements, read
+ * @param indices the position in its group (`< k`) of each group's maximum, as written by `maxout`: `groups` elements, read
+ * @param dx the gradient of the input `dx`: `n` elements, written
+ * @param groups the number of maxout groups `G` (`n == groups * k`)
+ * @param n the number of elements
+ * @param k the maxout group size (at least 1)
+ * @param layout a `rectifier_maxout_layout`
+ * @param mode a `rectifier_maxout_grad_mode`
+ * @return `RECTIFIER_OK`, or the reason nothing was written.
+ */
+rectifier_status rectifier_maxout_backward_f32(
+    const float *dy,
+    const uint32_t *indices,
+    float *dx,
+    size_t groups,
+    size_t n,
+    size_t k,
+    rectifier_maxout_layout layout,
+    rectifier_maxout_grad_mode mode);
+
+/**
+ * `rectifier_maxout_backward_f32` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
+ * an unsupported one: `RECTIFIER_UNSUPPORTED_BACKEND`).
+ */
+rectifier_status rectifier_maxout_backward_f32_on(
+    rectifier_backend backend,
+    const float *dy,
+    const uint32_t *indices,
+    float *dx,
+    size_t groups,
+    size_t n,
+    size_t k,
+    rectifier_maxout_layout layout,
+    rectifier_maxout_grad_mode mode);
+
+/**
+ * Maxout backward: routes `dy[g]` to the element `indices[g]` of group `g` of `dx` (`n ==
+ * groups * k`), as `mode` says; the other elements get `+0` (overwrite) or are not touched
+ * (accumulate). An index `>= k` is `RECTIFIER_INDEX_OUT_OF_RANGE` (checked before anything
+ * is written).
+ *
+ * `double` elements, on the active backend.
+ *
+ * @param dy the gradient of the output `dy`: `groups` elements, read
+ * @param indices the position in its group (`< k`) of each group's maximum, as written by `maxout`: `groups` elements, read
+ * @param dx the gradient of the input `dx`: `n` elements, written
+ * @param groups the number of maxout groups `G` (`n == groups * k`)
+ * @param n the number of elements
+ * @param k the maxout group size (at least 1)
+ * @param layout a `rectifier_maxout_layout`
+ * @param mode a `rectifier_maxout_grad_mode`
+ * @return `RECTIFIER_OK`, or the reason nothing was written.
+ */
+rectifier_status rectifier_maxout_backward_f64(
+    const double *dy,
+    const uint32_t *indices,
+    double *dx,
+    size_t groups,
+    size_t n,
+    size_t k,
+    rectifier_maxout_layout layout,
+    rectifier_maxout_grad_mode mode);
+
+/**
+ * `rectifier_maxout_backward_f64` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
+ * an unsupported one: `RECTIFIER_UNSUPPORTED_BACKEND`).
+ */
+rectifier_status rectifier_maxout_backward_f64_on(
+    rectifier_backend backend,
+    const double *dy,
+    const uint32_t *indices,
+    double *dx,
+    size_t groups,
+    size_t n,
+    size_t k,
+    rectifier_maxout_layout layout,
+    rectifier_maxout_grad_mode mode);
 
 #ifdef __cplusplus
 } /* extern "C" */

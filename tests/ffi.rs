@@ -3,136 +3,20 @@
 //! size overflow, overlap, unknown enumeration values, unsupported backend, a caught panic);
 //! nothing written on error; the C table covers the inventory.
 //!
-//! The call of each C function is generated from the ABI's own table (`src/ffi/table.rs`), so a
-//! row added there is tested here without edits.
+//! The call of each C function is generated from the ABI's own table (`src/ffi/table.rs`, through
+//! `tests/common/c_call.rs`, which the fuzz harness shares), so a row added there is tested here
+//! without edits (a new parameter name or kind needs an `arg!` arm there).
 
 mod common;
 
 use common::{Rng, TestElement, backends, mixed_data};
 use rectifier::ffi::*;
 use rectifier::inventory::{Args, Op, Params};
-use rectifier::{Backend, ChannelLayout, Element, Rectifier, Subgradient};
+use rectifier::{
+    Backend, ChannelLayout, Element, MaxoutGradMode, MaxoutLayout, Rectifier, Subgradient,
+};
 
-/// The pointers and scalars of one C call (each function takes the ones it names).
-#[derive(Clone, Copy)]
-struct Raw<T> {
-    src: *const T,
-    dst: *mut T,
-    z: *const T,
-    da: *mut T,
-    mask: *mut u64,
-    slopes: *const T,
-    n: usize,
-    channels: usize,
-    mask_words: usize,
-    spatial: usize,
-    slope: T,
-    layout: rectifier_layout,
-    sub: rectifier_subgradient,
-}
-
-/// The argument of C parameter `$p` (of kind `$kind`) taken from `$r`.
-macro_rules! arg {
-    (In, src, $r:ident) => {
-        $r.src
-    };
-    (In, dy, $r:ident) => {
-        $r.src
-    };
-    (In, z, $r:ident) => {
-        $r.z
-    };
-    (In, y, $r:ident) => {
-        $r.z
-    };
-    (In, slopes, $r:ident) => {
-        $r.slopes
-    };
-    (Out, dst, $r:ident) => {
-        $r.dst
-    };
-    (Out, dx, $r:ident) => {
-        $r.dst
-    };
-    (Out, da, $r:ident) => {
-        $r.da
-    };
-    (InOut, $p:ident, $r:ident) => {
-        $r.dst
-    };
-    (MaskIn, mask, $r:ident) => {
-        $r.mask.cast_const()
-    };
-    (MaskOut, mask, $r:ident) => {
-        $r.mask
-    };
-    (Count, n, $r:ident) => {
-        $r.n
-    };
-    (Count, channels, $r:ident) => {
-        $r.channels
-    };
-    (Count, mask_words, $r:ident) => {
-        $r.mask_words
-    };
-    (Count, spatial, $r:ident) => {
-        $r.spatial
-    };
-    (Scalar, slope, $r:ident) => {
-        $r.slope
-    };
-    (Layout, layout, $r:ident) => {
-        $r.layout
-    };
-    (Subgradient, subgradient, $r:ident) => {
-        $r.sub
-    };
-}
-
-trait CallC: Sized + Copy {
-    /// Calls `rectifier_<op>_<T>_on(backend, ...)`.
-    unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<Self>) -> rectifier_status;
-}
-
-macro_rules! ffi_enums {
-    ($($t:tt)*) => {};
-}
-macro_rules! ffi_functions {
-    ($($t:tt)*) => {};
-}
-macro_rules! ffi_kernels {
-    ($(
-        $(#[doc = $doc:literal])*
-        $op:ident ( $( $p:ident : $kind:ident $(($len:ident))? ),* $(,)? )
-            => $method:ident ( $($arg:ident),* $(,)? );
-    )*) => {
-        const TABLE: &[&str] = &[$(stringify!($op)),*];
-        impl CallC for f32 {
-            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<f32>) -> rectifier_status {
-                paste::paste! { match op {
-                    // SAFETY: the caller's contract.
-                    $( stringify!($op) => unsafe {
-                        [<rectifier_ $op _f32_on>](backend, $(arg!($kind, $p, r)),*)
-                    }, )*
-                    _ => panic!("no C function for {op}"),
-                } }
-            }
-        }
-        impl CallC for f64 {
-            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<f64>) -> rectifier_status {
-                paste::paste! { match op {
-                    // SAFETY: the caller's contract.
-                    $( stringify!($op) => unsafe {
-                        [<rectifier_ $op _f64_on>](backend, $(arg!($kind, $p, r)),*)
-                    }, )*
-                    _ => panic!("no C function for {op}"),
-                } }
-            }
-        }
-    };
-}
-
-include!("../src/ffi/table.rs");
+include!("common/c_call.rs");
 
 /// Owned buffers of one call.
 #[derive(Clone)]
@@ -146,6 +30,28 @@ struct Bufs<T> {
     slope: T,
     layout: ChannelLayout,
     sub: Subgradient,
+    indices: Vec<u32>,
+    /// The C `n` and `groups` (maxout: `src` and `dst` lengths, either way round; passed as they
+    /// are, so that they can disagree with `k`).
+    n: usize,
+    groups: usize,
+    k: usize,
+    maxout_layout: MaxoutLayout,
+    grad_mode: MaxoutGradMode,
+}
+
+fn c_maxout_layout(l: MaxoutLayout) -> rectifier_maxout_layout {
+    match l {
+        MaxoutLayout::Interleaved => RECTIFIER_MAXOUT_INTERLEAVED,
+        MaxoutLayout::Planar => RECTIFIER_MAXOUT_PLANAR,
+    }
+}
+
+fn c_grad_mode(m: MaxoutGradMode) -> rectifier_maxout_grad_mode {
+    match m {
+        MaxoutGradMode::Overwrite => RECTIFIER_MAXOUT_OVERWRITE,
+        MaxoutGradMode::Accumulate => RECTIFIER_MAXOUT_ACCUMULATE,
+    }
 }
 
 impl<T: Element> Bufs<T> {
@@ -161,7 +67,7 @@ impl<T: Element> Bufs<T> {
             da: self.da.as_mut_ptr(),
             mask: self.mask.as_mut_ptr(),
             slopes: self.slopes.as_ptr(),
-            n: self.dst.len(),
+            n: self.n,
             channels: self.slopes.len(),
             mask_words: self.mask.len(),
             spatial,
@@ -171,6 +77,11 @@ impl<T: Element> Bufs<T> {
                 Subgradient::Left => RECTIFIER_SUBGRADIENT_LEFT,
                 Subgradient::Right => RECTIFIER_SUBGRADIENT_RIGHT,
             },
+            indices: self.indices.as_mut_ptr(),
+            groups: self.groups,
+            k: self.k,
+            maxout_layout: c_maxout_layout(self.maxout_layout),
+            grad_mode: c_grad_mode(self.grad_mode),
         }
     }
 
@@ -185,7 +96,10 @@ impl<T: Element> Bufs<T> {
             slope: self.slope,
             slopes: &self.slopes,
             layout: self.layout,
-            ..Args::default()
+            indices: &mut self.indices,
+            k: self.k,
+            maxout_layout: self.maxout_layout,
+            grad_mode: self.grad_mode,
         };
         match op.call(r, args) {
             Ok(()) => RECTIFIER_OK,
@@ -193,16 +107,95 @@ impl<T: Element> Bufs<T> {
         }
     }
 
-    fn bits(&self) -> (Vec<T::Bits>, Vec<T::Bits>, Vec<u64>) {
+    #[allow(clippy::type_complexity)]
+    fn bits(&self) -> (Vec<T::Bits>, Vec<T::Bits>, Vec<u64>, Vec<u32>) {
         (
             self.dst.iter().map(|v| v.to_bits()).collect(),
             self.da.iter().map(|v| v.to_bits()).collect(),
             self.mask.clone(),
+            self.indices.clone(),
         )
     }
 }
 
+/// Maxout cases: both layouts, both grad modes, groups of data with NaNs, ties and signed
+/// zeros; and invalid ones (`k == 0`, `n` not a multiple of `k`, `groups * k != n`, indices
+/// `>= k`).
+fn maxout_cases<T: TestElement>(op: Op, rng: &mut Rng) -> Vec<Bufs<T>> {
+    let mut out = Vec::new();
+    let backward = op.params() == Params::MaxoutBackward;
+    // (n, groups, k, index bound for backward): valid shapes, then invalid ones.
+    let mut shapes: Vec<(usize, usize, usize, u32)> = Vec::new();
+    for k in [1usize, 2, 3, 4, 7, 8, 16, 17, 33] {
+        for g in [0usize, 1, 5, 19, 40] {
+            shapes.push((g * k, g, k, k as u32));
+        }
+    }
+    shapes.extend([
+        (0, 0, 0, 1),    // k = 0 (even with n = 0)
+        (6, 3, 0, 1),    // k = 0
+        (7, 3, 2, 2),    // n not a multiple of k
+        (8, 3, 2, 2),    // groups * k != n
+        (6, 4, 2, 2),    // groups * k != n
+        (12, 3, 4, 5),   // backward: an index >= k may be drawn
+        (40, 10, 4, 40), // backward: indices far out of range
+    ]);
+    for (n, groups, k, bound) in shapes {
+        for maxout_layout in [MaxoutLayout::Interleaved, MaxoutLayout::Planar] {
+            for grad_mode in [MaxoutGradMode::Overwrite, MaxoutGradMode::Accumulate] {
+                if !backward && grad_mode == MaxoutGradMode::Accumulate {
+                    continue;
+                }
+                let (src_len, dst_len) = if backward { (groups, n) } else { (n, groups) };
+                // Few distinct values, so that ties (and -0 vs +0) are common.
+                let src: Vec<T> = mixed_data::<T>(rng, src_len)
+                    .into_iter()
+                    .map(|v| {
+                        if rng.below(3) == 0 {
+                            T::from_f64([0.0, -0.0, 1.0, -1.0][rng.below(4)])
+                        } else {
+                            v
+                        }
+                    })
+                    .collect();
+                let indices: Vec<u32> = if backward {
+                    (0..groups)
+                        .map(|_| rng.below(bound as usize) as u32)
+                        .collect()
+                } else {
+                    vec![0xdead_beef; groups]
+                };
+                out.push(Bufs {
+                    src,
+                    dst: mixed_data::<T>(rng, dst_len),
+                    z: Vec::new(),
+                    da: Vec::new(),
+                    mask: Vec::new(),
+                    slopes: Vec::new(),
+                    slope: T::from_f64(0.0),
+                    layout: ChannelLayout::ChannelsLast,
+                    sub: Subgradient::Left,
+                    indices: if op == Op::MaxoutValues {
+                        Vec::new()
+                    } else {
+                        indices
+                    },
+                    n,
+                    groups,
+                    k,
+                    maxout_layout,
+                    grad_mode,
+                });
+            }
+        }
+    }
+    out
+}
+
 fn cases<T: TestElement>(op: Op, rng: &mut Rng) -> Vec<Bufs<T>> {
+    if op.maxout() {
+        return maxout_cases(op, rng);
+    }
     let mut out = Vec::new();
     let shapes: Vec<(usize, ChannelLayout, Vec<f64>)> = match op.params() {
         Params::ChannelSlopes => vec![
@@ -248,6 +241,12 @@ fn cases<T: TestElement>(op: Op, rng: &mut Rng) -> Vec<Bufs<T>> {
                         slope: T::from_f64(slope),
                         layout,
                         sub,
+                        indices: Vec::new(),
+                        n,
+                        groups: 0,
+                        k: 0,
+                        maxout_layout: MaxoutLayout::Interleaved,
+                        grad_mode: MaxoutGradMode::Overwrite,
                     });
                 }
             }
@@ -258,8 +257,7 @@ fn cases<T: TestElement>(op: Op, rng: &mut Rng) -> Vec<Bufs<T>> {
 
 fn same_as_rust<T: TestElement + CallC>() {
     let mut rng = Rng(0x5eed_cab1);
-    // Maxout's C functions are not in the table yet (branch `maxout-ffi`).
-    for &op in Op::ALL.iter().filter(|op| !op.maxout()) {
+    for &op in Op::ALL {
         for case in cases::<T>(op, &mut rng) {
             for r in backends() {
                 let mut want = case.clone();
@@ -269,13 +267,17 @@ fn same_as_rust<T: TestElement + CallC>() {
                 // SAFETY: every pointer comes from a live Vec of the length passed with it.
                 let got_status = unsafe { T::call_c(op.name(), ffi_backend(r.backend()), raw) };
                 let ctx = format!(
-                    "{} {} on {} (n {}, {:?}, {:?})",
+                    "{} {} on {} (n {}, groups {}, k {}, {:?}, {:?}, {:?}, {:?})",
                     op.name(),
                     T::NAME,
                     r.backend(),
-                    case.dst.len(),
+                    case.n,
+                    case.groups,
+                    case.k,
                     case.layout,
-                    case.sub
+                    case.sub,
+                    case.maxout_layout,
+                    case.grad_mode
                 );
                 assert_eq!(got_status, want_status, "{ctx}: status");
                 assert!(got.bits() == want.bits(), "{ctx}: outputs differ");
@@ -303,13 +305,10 @@ fn every_kernel_equals_the_rust_api_f64() {
 
 #[test]
 fn the_c_table_covers_the_inventory() {
-    // Maxout's C functions are not in the table yet (branch `maxout-ffi`).
-    let inventory: Vec<&str> = Op::ALL
-        .iter()
-        .filter(|op| !op.maxout())
-        .map(|op| op.name())
-        .collect();
+    let inventory: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
     assert_eq!(TABLE, KERNELS);
+    let signed: Vec<&str> = SIGNATURES.iter().map(|(name, _)| *name).collect();
+    assert_eq!(signed, TABLE);
     assert_eq!(
         KERNELS,
         inventory.as_slice(),
@@ -692,8 +691,9 @@ fn random_arguments_never_panic_and_failures_write_nothing() {
     let mut rng = Rng(0xf022);
     let slopes_pool = [0.5f32, -1.0, 0.0, 2.0, f32::NAN, f32::INFINITY, 1e-40, -0.0];
     let mut statuses = std::collections::BTreeSet::new();
-    let ops: Vec<Op> = Op::ALL.iter().copied().filter(|op| !op.maxout()).collect();
-    for round in 0..3000 {
+    let ops: Vec<Op> = Op::ALL.to_vec();
+    assert!(ops.iter().any(|op| op.maxout()));
+    for round in 0..4000 {
         let op = ops[round % ops.len()];
         let src: Vec<f32> = mixed_data(&mut rng, 64);
         let z: Vec<f32> = mixed_data(&mut rng, 64);
@@ -701,7 +701,11 @@ fn random_arguments_never_panic_and_failures_write_nothing() {
         let mut da = vec![9.5f32; 8];
         let mut mask: Vec<u64> = (0..2).map(|_| rng.next_u64()).collect();
         let slopes: Vec<f32> = (0..8).map(|_| slopes_pool[rng.below(8)]).collect();
-        let (dst0, da0, mask0) = (dst.clone(), da.clone(), mask.clone());
+        // Mostly in range for k <= 8, sometimes not.
+        let mut indices: Vec<u32> = (0..64)
+            .map(|_| [0, 1, 2, 3, 7, 8, 63, u32::MAX][rng.below(8)])
+            .collect();
+        let (dst0, da0, mask0, indices0) = (dst.clone(), da.clone(), mask.clone(), indices.clone());
         let pick = |rng: &mut Rng, v: &[i32]| v[rng.below(v.len())];
         let mut raw = Raw {
             src: src.as_ptr(),
@@ -717,15 +721,26 @@ fn random_arguments_never_panic_and_failures_write_nothing() {
             slope: slopes_pool[rng.below(8)],
             layout: pick(&mut rng, &[-1, 0, 0, 1, 1, 2]),
             sub: pick(&mut rng, &[-1, 0, 0, 1, 1, 2]),
+            indices: indices.as_mut_ptr(),
+            groups: rng.below(65),
+            k: [0, 1, 1, 2, 3, 4, 8, 64, 1 << 33, usize::MAX][rng.below(10)],
+            maxout_layout: pick(&mut rng, &[-1, 0, 0, 1, 1, 2]),
+            grad_mode: pick(&mut rng, &[-1, 0, 0, 1, 1, 2]),
         };
+        // Maxout: often a consistent shape (groups = n / k), so that the kernels run.
+        if op.maxout() && rng.below(2) == 0 && raw.k != 0 {
+            raw.n -= raw.n % raw.k;
+            raw.groups = raw.n / raw.k;
+        }
         // The lengths must fit the buffers (the one thing C cannot check): n <= 64, channels
-        // <= 8, mask_words <= 2. Sometimes a NULL pointer instead.
-        match rng.below(12) {
+        // <= 8, mask_words <= 2, groups <= 64. Sometimes a NULL pointer instead.
+        match rng.below(13) {
             0 => raw.src = core::ptr::null(),
             1 => raw.dst = core::ptr::null_mut(),
             2 => raw.slopes = core::ptr::null(),
             3 => raw.mask = core::ptr::null_mut(),
             4 => raw.da = core::ptr::null_mut(),
+            5 => raw.indices = core::ptr::null_mut(),
             _ => {}
         }
         let backend = pick(&mut rng, &[-2, -1, -1, 0, 1, 2, 3, 4]);
@@ -739,7 +754,8 @@ fn random_arguments_never_panic_and_failures_write_nothing() {
                 .zip(&dst0)
                 .all(|(a, b)| a.to_bits() == b.to_bits())
                 && da.iter().zip(&da0).all(|(a, b)| a.to_bits() == b.to_bits())
-                && mask == mask0;
+                && mask == mask0
+                && indices == indices0;
             assert!(
                 same,
                 "{}: status {status} but an output was written",
@@ -749,4 +765,188 @@ fn random_arguments_never_panic_and_failures_write_nothing() {
     }
     // The draw reaches most statuses.
     assert!(statuses.len() >= 10, "{statuses:?}");
+    for s in [
+        RECTIFIER_OK,
+        RECTIFIER_INDEX_TYPE_TOO_NARROW,
+        RECTIFIER_INDEX_OUT_OF_RANGE,
+    ] {
+        assert!(
+            statuses.contains(&s),
+            "status {s} never drawn: {statuses:?}"
+        );
+    }
+}
+
+/// Maxout's boundary and kernel statuses, with nothing written on failure.
+#[test]
+fn maxout_statuses() {
+    let src = [1.0f32, -2.0, f32::NAN, 0.0, -0.0, 3.0];
+    let mut vals = [S; 3];
+    let mut idx = [7u32; 4];
+    let v = vals.as_mut_ptr();
+    let i = idx.as_mut_ptr();
+    let s = src.as_ptr();
+    let (il, pl) = (RECTIFIER_MAXOUT_INTERLEAVED, RECTIFIER_MAXOUT_PLANAR);
+    unsafe {
+        // k == 0; n not a multiple of k; groups * k != n.
+        check(
+            rectifier_maxout_f32(s, v, i, 6, 3, 0, il),
+            RECTIFIER_INVALID_SHAPE,
+            &vals,
+        );
+        check(
+            rectifier_maxout_f32(s, v, i, 0, 0, 0, il),
+            RECTIFIER_INVALID_SHAPE,
+            &vals,
+        );
+        check(
+            rectifier_maxout_values_f32(s, v, 6, 3, 0, pl),
+            RECTIFIER_INVALID_SHAPE,
+            &vals,
+        );
+        check(
+            rectifier_maxout_f32(s, v, i, 5, 2, 2, il),
+            RECTIFIER_NOT_DIVISIBLE,
+            &vals,
+        );
+        check(
+            rectifier_maxout_f32(s, v, i, 6, 2, 2, il),
+            RECTIFIER_LENGTH_MISMATCH,
+            &vals,
+        );
+        check(
+            rectifier_maxout_values_f32(s, v, 4, 3, 2, il),
+            RECTIFIER_LENGTH_MISMATCH,
+            &vals,
+        );
+        // k beyond u32 (the C ABI's index type); values-only has no index type.
+        let big = (u32::MAX as usize) + 2;
+        check(
+            rectifier_maxout_f32(s, v, i, 0, 0, big, il),
+            RECTIFIER_INDEX_TYPE_TOO_NARROW,
+            &vals,
+        );
+        check(
+            rectifier_maxout_values_f32(s, v, 0, 0, big, il),
+            RECTIFIER_OK,
+            &vals,
+        );
+        // Unknown layout.
+        check(
+            rectifier_maxout_f32(s, v, i, 6, 3, 2, 2),
+            RECTIFIER_INVALID_ARGUMENT,
+            &vals,
+        );
+        check(
+            rectifier_maxout_f32(s, v, i, 6, 3, 2, -1),
+            RECTIFIER_INVALID_ARGUMENT,
+            &vals,
+        );
+        // NULL and misaligned indices.
+        check(
+            rectifier_maxout_f32(s, v, core::ptr::null_mut(), 6, 3, 2, il),
+            RECTIFIER_NULL_POINTER,
+            &vals,
+        );
+        let odd = (i as *mut u8).add(2).cast::<u32>();
+        check(
+            rectifier_maxout_f32(s, v, odd, 6, 3, 2, il),
+            RECTIFIER_MISALIGNED_POINTER,
+            &vals,
+        );
+        // Indices overlapping the values, or the input.
+        let mut buf = [S; 8];
+        let b = buf.as_mut_ptr();
+        assert_eq!(
+            rectifier_maxout_f32(s, b, b.add(2).cast(), 6, 3, 2, il),
+            RECTIFIER_OVERLAP
+        );
+        assert_eq!(
+            rectifier_maxout_f32(b, b.add(6), b.cast(), 6, 1, 6, il),
+            RECTIFIER_OVERLAP
+        );
+        assert_eq!(
+            rectifier_maxout_f32(b, b.add(6), b.add(7).cast(), 6, 1, 6, il),
+            RECTIFIER_OK
+        );
+        assert!(idx == [7; 4] && vals.iter().all(|&x| x == S));
+        // Success: first NaN wins in group 1; -0 before +0 wins in group 2.
+        check(
+            rectifier_maxout_f32(s, v, i, 6, 3, 2, il),
+            RECTIFIER_OK,
+            &vals,
+        );
+        assert_eq!(&idx[..3], &[0, 0, 1]);
+        assert_eq!(
+            vals.map(f32::to_bits),
+            [1.0f32.to_bits(), f32::NAN.to_bits(), 3.0f32.to_bits()]
+        );
+
+        // Backward.
+        let dy = [1.5f32, -2.5];
+        let mut dx = [S; 6];
+        let d = dx.as_mut_ptr();
+        let (ow, acc) = (RECTIFIER_MAXOUT_OVERWRITE, RECTIFIER_MAXOUT_ACCUMULATE);
+        let good = [2u32, 0];
+        let bad = [1u32, 3];
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), bad.as_ptr(), d, 2, 6, 3, il, ow),
+            RECTIFIER_INDEX_OUT_OF_RANGE,
+            &dx,
+        );
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), bad.as_ptr(), d, 2, 6, 3, pl, acc),
+            RECTIFIER_INDEX_OUT_OF_RANGE,
+            &dx,
+        );
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), core::ptr::null(), d, 2, 6, 3, il, ow),
+            RECTIFIER_NULL_POINTER,
+            &dx,
+        );
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), good.as_ptr(), d, 2, 6, 3, il, 2),
+            RECTIFIER_INVALID_ARGUMENT,
+            &dx,
+        );
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), good.as_ptr(), d, 2, 6, 0, il, ow),
+            RECTIFIER_INVALID_SHAPE,
+            &dx,
+        );
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), good.as_ptr(), d, 2, 5, 3, il, ow),
+            RECTIFIER_NOT_DIVISIBLE,
+            &dx,
+        );
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), good.as_ptr(), d, 2, 3, 3, il, ow),
+            RECTIFIER_LENGTH_MISMATCH,
+            &dx,
+        );
+        // dx overlapping dy or the indices.
+        check(
+            rectifier_maxout_backward_f32(d, good.as_ptr(), d.add(1), 2, 4, 2, il, ow),
+            RECTIFIER_OVERLAP,
+            &dx,
+        );
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), d.cast_const().cast(), d, 2, 6, 3, il, ow),
+            RECTIFIER_OVERLAP,
+            &dx,
+        );
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), good.as_ptr(), d, 2, 6, 3, il, ow),
+            RECTIFIER_OK,
+            &dx,
+        );
+        assert_eq!(dx, [0.0, 0.0, 1.5, -2.5, 0.0, 0.0]);
+        check(
+            rectifier_maxout_backward_f32(dy.as_ptr(), good.as_ptr(), d, 2, 6, 3, pl, acc),
+            RECTIFIER_OK,
+            &dx,
+        );
+        // Planar, G = 2: piece j of group g at j * 2 + g.
+        assert_eq!(dx, [0.0, -2.5, 1.5, -2.5, 1.5, 0.0]);
+    }
 }

@@ -5,9 +5,13 @@
 #[path = "../fuzz/src/harness.rs"]
 mod harness;
 
-use harness::{Family, run};
+use harness::{Family, run, run_c_abi, run_raw};
 
 fn replay(target: &str, family: Family) {
+    replay_with(target, |data| run(family, data));
+}
+
+fn replay_with(target: &str, run: impl Fn(&[u8]) + std::panic::RefUnwindSafe) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut count = 0;
     for dir in [
@@ -21,7 +25,7 @@ fn replay(target: &str, family: Family) {
         files.sort();
         for f in files.iter().filter(|f| f.is_file()) {
             let data = std::fs::read(f).unwrap();
-            let result = std::panic::catch_unwind(|| run(family, &data));
+            let result = std::panic::catch_unwind(|| run(&data));
             assert!(result.is_ok(), "fuzz input {} fails", f.display());
             count += 1;
         }
@@ -53,4 +57,14 @@ fn corpus_maxout_forward() {
 #[test]
 fn corpus_maxout_backward() {
     replay("maxout_backward", Family::MaxoutBackward);
+}
+
+#[test]
+fn corpus_c_abi() {
+    replay_with("c_abi", run_c_abi);
+}
+
+#[test]
+fn corpus_raw() {
+    replay_with("raw", run_raw);
 }

@@ -1,6 +1,6 @@
 /*
  * A C client of librectifier: every kernel, f32 and f64, on every backend this CPU supports,
- * checked bit for bit against values derived by hand from SPEC.md (sections 1 and 3), and every
+ * checked bit for bit against values derived by hand from SPEC.md (sections 1, 2 and 3), and every
  * status code the C ABI can return. Exits 0 when everything matches, 1 otherwise.
  *
  * Built twice by .ci/run, against the static and the shared library (see docs/using-from-c.md):
@@ -131,6 +131,51 @@ static const sym E_SG_R[6] = {V(0.5), V(5.0), V(1.0), V(0.0625), V(7.0), V(-0.25
 
 /* Mask bits (1 where backward passes dy), element 0 first, repeating with period 12:
  * relu left !(z <= 0), right !(z < 0); leaky/prelu left z > 0, right z >= 0. */
+/* SPEC 2. Maxout, k = 4: 8 groups (interleaved order: group g is elements 4g .. 4g+3). The first
+ * NaN wins with its bits and position; otherwise the earliest maximal element (ties, -0 vs +0
+ * included, go to the earliest; the winner's bits are kept). */
+static const sym MZ[32] = {V(1.0),  V(3.0),       V(3.0),    V(2.0),          /* 3 at 1 (tie) */
+                           V(-0.0), V(0.0),       V(-1.0),   V(-0.0),         /* -0 at 0 */
+                           V(0.0),  V(-0.0),      V(-2.0),   V(-3.0),         /* +0 at 0 */
+                           V(-INFINITY), V(-INFINITY), V(-INFINITY), V(-INFINITY), /* at 0 */
+                           V(1.0),  K(QNAN),      K(NQNAN),  V(5.0),          /* first NaN */
+                           V(INFINITY), V(2.0),   K(SNAN_IN), V(1.0),         /* sNaN kept */
+                           K(NSUB), K(PSUB),      V(-0.0),   V(0.0),          /* subnormal */
+                           V(-5.0), V(-4.0),      V(-3.0),   V(-0.5)};
+static const sym E_MAXV[8] = {V(3.0), V(-0.0), V(0.0),    V(-INFINITY),
+                              K(QNAN), K(SNAN_IN), K(PSUB), V(-0.5)};
+static const uint32_t E_MAXI[8] = {1, 0, 0, 0, 1, 2, 1, 3};
+/* Backward with those indices: dy per group. Overwrite: dy[g] at its index (bits kept, a
+ * signalling NaN too), +0 elsewhere. */
+static const sym MDY[8] = {V(1.0), V(-2.0), K(DYSNAN), V(-0.0),
+                           V(INFINITY), V(0.5), K(DYSNAN), V(3.0)};
+static const sym E_MB_OW[32] = {V(0.0), V(1.0), V(0.0), V(0.0),  V(-2.0), V(0.0), V(0.0), V(0.0),
+                                K(DYSNAN), V(0.0), V(0.0), V(0.0), V(-0.0), V(0.0), V(0.0), V(0.0),
+                                V(0.0), V(INFINITY), V(0.0), V(0.0), V(0.0), V(0.0), V(0.5), V(0.0),
+                                V(0.0), K(DYSNAN), V(0.0), V(0.0), V(0.0), V(0.0), V(0.0), V(3.0)};
+/* Accumulate: dx[g, idx] += dy[g] (a NaN dx wins, quieted; else a NaN dy, quieted; inf + -inf
+ * is the default NaN); the other elements untouched (-0 stays -0). */
+static const sym MDX0[32] = {V(0.5), V(2.0), V(7.0), V(7.0),  V(-0.0), V(-0.0), V(-0.0), V(-0.0),
+                             K(SNAN_IN), V(1.0), V(1.0), V(1.0), V(-0.0), V(5.0), V(5.0), V(5.0),
+                             V(0.0), V(-INFINITY), V(0.0), V(0.0), V(1.0), V(1.0), V(1.0), V(1.0),
+                             V(0.0), V(2.0), V(0.0), V(0.0), V(0.0), V(0.0), V(0.0), V(0.25)};
+static const sym E_MB_ACC[32] = {V(0.5), V(3.0), V(7.0), V(7.0), V(-2.0), V(-0.0), V(-0.0), V(-0.0),
+                                 K(SNAN_Q), V(1.0), V(1.0), V(1.0), V(-0.0), V(5.0), V(5.0), V(5.0),
+                                 V(0.0), K(DNAN), V(0.0), V(0.0), V(1.0), V(1.0), V(1.5), V(1.0),
+                                 V(0.0), K(DYSNAN_Q), V(0.0), V(0.0), V(0.0), V(0.0), V(0.0), V(3.25)};
+
+static void expect_indices(const char *what, const uint32_t *got, const uint32_t *want, size_t pat,
+                           size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (got[i] != want[i % pat]) {
+            fail("%s on %s: index %zu is %u, expected %u", what, rectifier_backend_name(g_backend),
+                 i, got[i], want[i % pat]);
+            return;
+        }
+    }
+    g_checks++;
+}
+
 static const char *M_RELU_L = "000111101010";
 static const char *M_RELU_R = "011111101010";
 static const char *M_LEAKY_L = "000100001010";
@@ -257,6 +302,49 @@ static void errors(void) {
                 fail("statuses %d and %d share a message", t, s);
     }
     if (strcmp(rectifier_status_message(-1), "unknown status code") != 0) fail("unknown status");
+    {
+        /* Maxout: G = 2 groups of k = 3 (n = 6). */
+        const float mz[6] = {1, 2, 3, -1, -2, -3};
+        const uint32_t good[2] = {2, 0}, bad[2] = {0, 3};
+        const float mdy[2] = {1, 2};
+        uint32_t idx[4] = {9, 9, 9, 9};
+        const rectifier_maxout_layout il = RECTIFIER_MAXOUT_INTERLEAVED;
+        for (int i = 0; i < 8; i++) out[i] = 7.25f;
+        EXPECT(rectifier_maxout_f32(mz, out, idx, 6, 2, 0, il), RECTIFIER_INVALID_SHAPE);
+        EXPECT(rectifier_maxout_values_f32(mz, out, 6, 2, 0, il), RECTIFIER_INVALID_SHAPE);
+        EXPECT(rectifier_maxout_f32(mz, out, idx, 5, 2, 3, il), RECTIFIER_NOT_DIVISIBLE);
+        EXPECT(rectifier_maxout_f32(mz, out, idx, 6, 3, 3, il), RECTIFIER_LENGTH_MISMATCH);
+        EXPECT(rectifier_maxout_f32(mz, out, NULL, 6, 2, 3, il), RECTIFIER_NULL_POINTER);
+        EXPECT(rectifier_maxout_f32(mz, out, (uint32_t *)(void *)((char *)idx + 2), 6, 2, 3, il),
+               RECTIFIER_MISALIGNED_POINTER);
+        EXPECT(rectifier_maxout_f32(mz, out, (uint32_t *)(void *)(out + 1), 6, 2, 3, il),
+               RECTIFIER_OVERLAP);
+        EXPECT(rectifier_maxout_f32(mz, out, idx, 6, 2, 3, 2), RECTIFIER_INVALID_ARGUMENT);
+#if SIZE_MAX > UINT32_MAX
+        /* k beyond uint32_t: the indices could not hold the positions. */
+        EXPECT(rectifier_maxout_f32(mz, out, idx, 0, 0, (size_t)UINT32_MAX + 2, il),
+               RECTIFIER_INDEX_TYPE_TOO_NARROW);
+#endif
+        for (int i = 0; i < 4; i++)
+            if (idx[i] != 9) fail("maxout indices written on error");
+        EXPECT(rectifier_maxout_backward_f32(mdy, bad, out, 2, 6, 3, il, RECTIFIER_MAXOUT_OVERWRITE),
+               RECTIFIER_INDEX_OUT_OF_RANGE);
+        EXPECT(rectifier_maxout_backward_f32(mdy, bad, out, 2, 6, 3, RECTIFIER_MAXOUT_PLANAR,
+                                             RECTIFIER_MAXOUT_ACCUMULATE),
+               RECTIFIER_INDEX_OUT_OF_RANGE);
+        EXPECT(rectifier_maxout_backward_f32(mdy, NULL, out, 2, 6, 3, il, RECTIFIER_MAXOUT_OVERWRITE),
+               RECTIFIER_NULL_POINTER);
+        EXPECT(rectifier_maxout_backward_f32(mdy, good, out, 2, 6, 3, il, 5),
+               RECTIFIER_INVALID_ARGUMENT);
+        EXPECT(rectifier_maxout_backward_f32(out + 6, good, out, 2, 7, 3, il,
+                                             RECTIFIER_MAXOUT_OVERWRITE),
+               RECTIFIER_OVERLAP);
+        EXPECT(rectifier_maxout_backward_f32(mdy, (const uint32_t *)(const void *)(out + 4), out, 2,
+                                             6, 3, il, RECTIFIER_MAXOUT_OVERWRITE),
+               RECTIFIER_OVERLAP);
+        EXPECT(rectifier_maxout_f32(mz, out, idx, 6, 2, 3, il), RECTIFIER_OK);
+        if (out[0] != 3 || out[1] != -1 || idx[0] != 2 || idx[1] != 0) fail("maxout result");
+    }
     /* RECTIFIER_INTERNAL (a caught panic) cannot be provoked from valid C: no input panics. The
      * Rust tests cover it (tests/ffi.rs). */
 }

@@ -11,9 +11,10 @@
 //!   `RECTIFIER_UNSUPPORTED_BACKEND`, never an illegal instruction.
 //!
 //! Every kernel returns a `rectifier_status` (`int32_t`; [`RECTIFIER_OK`] is 0). Enumerations
-//! that cross the boundary (status, backend, subgradient, layout) are plain `int32_t` values and
-//! constants, never Rust enums: any integer a C caller passes is a valid value of the parameter,
-//! and an unknown one is reported ([`RECTIFIER_INVALID_ARGUMENT`]).
+//! that cross the boundary (status, backend, subgradient, layout, maxout layout and grad mode)
+//! are plain `int32_t` values and constants, never Rust enums: any integer a C caller passes is
+//! a valid value of the parameter, and an unknown one is reported
+//! ([`RECTIFIER_INVALID_ARGUMENT`]).
 //!
 //! # Checks, in order (nothing is written when any fails)
 //! 1. the backend ([`RECTIFIER_INVALID_ARGUMENT`], [`RECTIFIER_UNSUPPORTED_BACKEND`]);
@@ -36,7 +37,7 @@
 //! [`RECTIFIER_INTERNAL`] if anything panicked (a bug: no input is meant to panic), so no unwind
 //! crosses the boundary. (Built with `panic = "abort"`, a panic aborts instead.)
 //!
-//! # Adding kernels (for example maxout)
+//! # Adding kernels
 //! Add one row per kernel to `ffi_kernels!` in `src/ffi/table.rs`, naming its C parameters with
 //! the kinds below and the [`crate::Rectifier`] method it calls; both the functions and the
 //! header follow. A new [`Error`] variant needs a status in `ffi_enums!` (append, never
@@ -46,9 +47,16 @@
 //! `InOut(len)` (`T*`, read and written in place), `MaskIn(len)` / `MaskOut(len)`
 //! (`const uint64_t*` / `uint64_t*`), `Count` (`size_t`), `Scalar` (`T` by value), `Layout(spatial)`
 //! (`rectifier_layout`, with the `size_t` parameter `spatial`), `Subgradient`
-//! (`rectifier_subgradient`). `len` names the `Count` parameter that is the buffer's length in
-//! elements (words for masks). New kinds (for example `IndexOut(len)` for maxout's `u32` argmax
-//! indices) are one arm each in `ffi_ty!`, `ffi_check!` and `ffi_make!` here and in `build.rs`.
+//! (`rectifier_subgradient`), `IndexIn(len)` / `IndexOut(len)` (`const uint32_t*` /
+//! `uint32_t*`: maxout's argmax indices), `MaxoutLayout` (`rectifier_maxout_layout`) and
+//! `GradMode` (`rectifier_maxout_grad_mode`). `len` names the `Count` parameter that is the
+//! buffer's length in elements (words for masks). A new kind is one arm each in `ffi_ty!`,
+//! `ffi_check!` and `ffi_make!` here and in `build.rs` (`kind_ty`, `kind_doc`).
+//!
+//! Maxout takes its group count `groups` explicitly (every buffer length is a named `Count`);
+//! the kernel checks it against `n` and `k` (`n == groups * k`, else
+//! [`RECTIFIER_NOT_DIVISIBLE`] or [`RECTIFIER_LENGTH_MISMATCH`]). Its indices are always
+//! `uint32_t` in C, so a `k` above `2^32` is [`RECTIFIER_INDEX_TYPE_TOO_NARROW`].
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::too_many_arguments)]
@@ -60,6 +68,7 @@ use crate::backend::{Backend, BackendSet};
 use crate::dispatch::Rectifier;
 use crate::error::Error;
 use crate::layout::ChannelLayout;
+use crate::ops::maxout::{MaxoutGradMode, MaxoutLayout};
 use crate::subgradient::Subgradient;
 
 macro_rules! ffi_enums {
@@ -109,6 +118,10 @@ macro_rules! ffi_ty {
     (Scalar, $T:ty) => { $T };
     (Layout, $T:ty) => { rectifier_layout };
     (Subgradient, $T:ty) => { rectifier_subgradient };
+    (IndexIn, $T:ty) => { *const u32 };
+    (IndexOut, $T:ty) => { *mut u32 };
+    (MaxoutLayout, $T:ty) => { rectifier_maxout_layout };
+    (GradMode, $T:ty) => { rectifier_maxout_grad_mode };
 }
 
 /// The boundary check of one parameter: buffers are checked and recorded in `$regions`;
@@ -136,6 +149,18 @@ macro_rules! ffi_check {
     };
     (Subgradient, $T:ty, $p:ident, $regions:ident) => {
         let $p = subgradient_of($p)?;
+    };
+    (IndexIn, $T:ty, $p:ident, $regions:ident, $len:ident) => {
+        $regions.check::<u32>($p, $len, false)?;
+    };
+    (IndexOut, $T:ty, $p:ident, $regions:ident, $len:ident) => {
+        $regions.check::<u32>($p.cast_const(), $len, true)?;
+    };
+    (MaxoutLayout, $T:ty, $p:ident, $regions:ident) => {
+        let $p = maxout_layout_of($p)?;
+    };
+    (GradMode, $T:ty, $p:ident, $regions:ident) => {
+        let $p = grad_mode_of($p)?;
     };
 }
 
@@ -167,6 +192,14 @@ macro_rules! ffi_make {
     (MaskOut, $T:ty, $p:ident, $len:ident) => {
         // SAFETY: as for `Out`, with `u64` elements.
         let $p = unsafe { slice_mut::<u64>($p, $len) };
+    };
+    (IndexIn, $T:ty, $p:ident, $len:ident) => {
+        // SAFETY: as for `In`, with `u32` elements.
+        let $p = unsafe { slice_ref::<u32>($p, $len) };
+    };
+    (IndexOut, $T:ty, $p:ident, $len:ident) => {
+        // SAFETY: as for `Out`, with `u32` elements.
+        let $p = unsafe { slice_mut::<u32>($p, $len) };
     };
     ($kind:ident, $T:ty, $p:ident $(, $len:ident)?) => {};
 }
@@ -320,6 +353,22 @@ fn layout_of(layout: rectifier_layout, spatial: usize) -> Result<ChannelLayout, 
     match layout {
         RECTIFIER_LAYOUT_CHANNELS_LAST => Ok(ChannelLayout::ChannelsLast),
         RECTIFIER_LAYOUT_CHANNELS_FIRST => Ok(ChannelLayout::ChannelsFirst { spatial }),
+        _ => Err(RECTIFIER_INVALID_ARGUMENT),
+    }
+}
+
+fn maxout_layout_of(l: rectifier_maxout_layout) -> Result<MaxoutLayout, rectifier_status> {
+    match l {
+        RECTIFIER_MAXOUT_INTERLEAVED => Ok(MaxoutLayout::Interleaved),
+        RECTIFIER_MAXOUT_PLANAR => Ok(MaxoutLayout::Planar),
+        _ => Err(RECTIFIER_INVALID_ARGUMENT),
+    }
+}
+
+fn grad_mode_of(m: rectifier_maxout_grad_mode) -> Result<MaxoutGradMode, rectifier_status> {
+    match m {
+        RECTIFIER_MAXOUT_OVERWRITE => Ok(MaxoutGradMode::Overwrite),
+        RECTIFIER_MAXOUT_ACCUMULATE => Ok(MaxoutGradMode::Accumulate),
         _ => Err(RECTIFIER_INVALID_ARGUMENT),
     }
 }

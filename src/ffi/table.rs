@@ -51,8 +51,9 @@ ffi_enums! {
         /// A buffer that the function writes overlaps another buffer of the call (in-place
         /// functions take one pointer for their in/out buffer instead).
         RECTIFIER_OVERLAP = 11 => "a buffer the function writes overlaps another buffer of the call",
-        /// An enumeration argument (backend, subgradient, layout) has an unknown value.
-        RECTIFIER_INVALID_ARGUMENT = 12 => "an enumeration argument (backend, subgradient or layout) has an unknown value",
+        /// An enumeration argument (backend, subgradient, layout, maxout layout or grad mode) has
+        /// an unknown value.
+        RECTIFIER_INVALID_ARGUMENT = 12 => "an enumeration argument (backend, subgradient, layout, maxout layout or grad mode) has an unknown value",
         /// A bug in the library: a panic was caught at the boundary. Outputs may have been
         /// partly written. Please report it.
         RECTIFIER_INTERNAL = 13 => "internal error (a panic was caught at the C boundary); please report it",
@@ -92,6 +93,25 @@ ffi_enums! {
         /// `[N, C, S]` (NCHW with `S = spatial = H * W`): the channel of element `i` is
         /// `(i / S) % C`.
         RECTIFIER_LAYOUT_CHANNELS_FIRST = 1 => "channels_first",
+    }
+
+    /// Where the `k` pieces of a maxout group are in memory (`G = groups` groups,
+    /// `n = G * k` elements).
+    enum rectifier_maxout_layout {
+        /// Group `g` is `z[g*k .. (g+1)*k]` (the `[G, k]` row-major view, `torch`
+        /// `view(-1, k)`).
+        RECTIFIER_MAXOUT_INTERLEAVED = 0 => "interleaved",
+        /// Piece `j` of group `g` is `z[j*G + g]`: `k` planes of `G` values.
+        RECTIFIER_MAXOUT_PLANAR = 1 => "planar",
+    }
+
+    /// How maxout backward writes `dx`.
+    enum rectifier_maxout_grad_mode {
+        /// `dx[g, indices[g]] = dy[g]` (bits kept), every other element of the group `+0`.
+        RECTIFIER_MAXOUT_OVERWRITE = 0 => "overwrite",
+        /// `dx[g, indices[g]] += dy[g]` (one IEEE addition; a NaN `dx` wins over a NaN `dy`,
+        /// quieted); the other elements are not touched.
+        RECTIFIER_MAXOUT_ACCUMULATE = 1 => "accumulate",
     }
 }
 
@@ -231,6 +251,25 @@ ffi_kernels! {
         dy_dx: InOut(n), n: Count, slopes: In(channels), channels: Count,
         layout: Layout(spatial), spatial: Count)
         => prelu_backward_from_mask_inplace(mask, dy_dx, slopes, layout);
+
+    /// Maxout forward: for each of the `groups` groups of `k` elements of `src` (`n == groups *
+    /// k`, else `RECTIFIER_NOT_DIVISIBLE` or `RECTIFIER_LENGTH_MISMATCH`), `values[g]` is the
+    /// group's maximum and `indices[g]` its position in the group (`0..k`). The first NaN of a
+    /// group wins (bits kept); otherwise the earliest maximal element (ties, `-0` vs `+0`
+    /// included, go to the earliest position; the winner's bits are kept). `k == 0` is
+    /// `RECTIFIER_INVALID_SHAPE`; `k > 2^32` is `RECTIFIER_INDEX_TYPE_TOO_NARROW`.
+    maxout(src: In(n), values: Out(groups), indices: IndexOut(groups), n: Count, groups: Count,
+        k: Count, layout: MaxoutLayout) => maxout(src, k, layout, values, indices);
+    /// Maxout forward, values only (as `maxout`, without the indices; any `k >= 1`).
+    maxout_values(src: In(n), values: Out(groups), n: Count, groups: Count, k: Count,
+        layout: MaxoutLayout) => maxout_values(src, k, layout, values);
+    /// Maxout backward: routes `dy[g]` to the element `indices[g]` of group `g` of `dx` (`n ==
+    /// groups * k`), as `mode` says; the other elements get `+0` (overwrite) or are not touched
+    /// (accumulate). An index `>= k` is `RECTIFIER_INDEX_OUT_OF_RANGE` (checked before anything
+    /// is written).
+    maxout_backward(dy: In(groups), indices: IndexIn(groups), dx: Out(n), groups: Count,
+        n: Count, k: Count, layout: MaxoutLayout, mode: GradMode)
+        => maxout_backward(dy, indices, k, layout, dx, mode);
 }
 
 ffi_functions! {
