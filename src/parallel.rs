@@ -28,12 +28,13 @@ pub(crate) trait Split: Sized {
 
 /// Inputs with fewer elements run on the calling thread, without touching the pool.
 ///
-/// Provisional: 1 Mi elements (4 MiB of `f32` input) is where a chunked split has at least
-/// four 256 Ki chunks, so the pool wake-up (microseconds) is small next to the work
-/// (hundreds of microseconds). The measurement that should fix it per kernel family,
-/// `cargo run --release --example throughput -- --sizes 256Ki,1Mi,4Mi --threads 1,2`, could
-/// not be taken on a quiet machine yet (the report's rows say where two threads win).
-pub const MIN_PARALLEL_ELEMS: usize = 1 << 20;
+/// Measured on this 2-core Zen 4 (quiet), `f32` on AVX-512, one thread against two with the
+/// split forced down to 32 Ki elements: `relu`, `relu_inplace` and `relu_backward` gain nothing
+/// up to 256 Ki elements (one [`CHUNK_ELEMS`] chunk: nothing to share), and 1.86x, 1.87x and
+/// 1.91x at 512 Ki (two chunks); at 1 Mi the default build gives 1.83x, 1.66x and 2.03x
+/// (`cargo run --release --example throughput -- --sizes 256Ki,512Ki,1Mi --threads 1,2
+/// --ops relu,relu_inplace,relu_backward --dtypes f32`). Hence two chunks.
+pub const MIN_PARALLEL_ELEMS: usize = 2 * CHUNK_ELEMS;
 
 /// Target chunk length in elements.
 pub const CHUNK_ELEMS: usize = 256 << 10;
