@@ -41,11 +41,16 @@ pub fn map_large<S: pulp::Simd, T: crate::Element, F: crate::kernels::Unary<T>>(
     src: &[T],
     dst: &mut [T],
 ) {
-    map_part_of(s, f, src, dst, core::mem::size_of_val(dst))
+    let bytes = core::mem::size_of_val(dst);
+    map_part_of(s, f, src, dst, bytes);
+    if bytes >= STREAM_MIN_BYTES {
+        stream_fence();
+    }
 }
 
 /// [`map_large`] on a piece of an output of `whole_bytes` bytes: whether to stream is decided by
-/// the size of the whole output, not of the piece (PReLU's channel runs are pieces).
+/// the size of the whole output, not of the piece (PReLU's channel runs are pieces). The caller
+/// calls [`stream_fence`] after the last piece.
 #[inline(always)]
 pub fn map_part_of<S: pulp::Simd, T: crate::Element, F: crate::kernels::Unary<T>>(
     s: S,

@@ -23,8 +23,9 @@ fn plan<S: Simd, T: Element>(dst: &[T]) -> (usize, usize) {
     (head, (dst.len() - head) / lanes * lanes)
 }
 
-/// `dst[i] = f(src[i])` with the aligned body of `dst` written by non-temporal stores, then an
-/// `sfence`. The unaligned head and the tail go through the generic [`map`]. Returns `false`
+/// `dst[i] = f(src[i])` with the aligned body of `dst` written by non-temporal stores. The
+/// caller issues [`super::stream_fence`] once after its last piece (one `sfence` per piece would
+/// cost more than the stores save when a kernel streams many short pieces). The unaligned head and the tail go through the generic [`map`]. Returns `false`
 /// (and does nothing) when `S` is not an x86 SIMD token, so the caller falls back.
 #[inline(always)]
 pub fn map_streaming<S: Simd, T: Element, F: Unary<T>>(
@@ -49,7 +50,6 @@ pub fn map_streaming<S: Simd, T: Element, F: Unary<T>>(
         // `body / lanes` vectors) and aligned, since `dst_body` starts on a vector boundary.
         unsafe { stream::<S, T>(out.add(i), f.simd(s, *z)) };
     }
-    super::stream_fence();
     map(s, f, src_tail, dst_tail);
     true
 }
@@ -81,7 +81,6 @@ pub fn map_with_slope_streaming<S: Simd, T: Element, F: WithSlope<T>>(
         // SAFETY: as in `map_streaming`.
         unsafe { stream::<S, T>(out.add(i), f.simd(s, *z, *av)) };
     }
-    super::stream_fence();
     map_with_slope(s, f, src_tail, a_tail, dst_tail);
     true
 }

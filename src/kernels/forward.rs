@@ -131,6 +131,20 @@ impl<T: Element> WithSimd for PreluKernel<'_, T> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
+        let bytes = core::mem::size_of::<T>() * self.io.len();
+        self.pieces(s);
+        // Orders the streaming stores of the pieces, if any (one `sfence` per call, not per
+        // piece).
+        if bytes >= crate::arch::STREAM_MIN_BYTES {
+            crate::arch::stream_fence();
+        }
+    }
+}
+
+impl<T: Element> PreluKernel<'_, T> {
+    /// The pieces of [`PreluKernel`]'s `with_simd`.
+    #[inline(always)]
+    fn pieces<S: Simd>(self, s: S) {
         let PreluKernel { io, slopes, layout } = self;
         let c = slopes.len();
         let run = layout.run();
