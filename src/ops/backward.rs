@@ -13,22 +13,6 @@ use crate::kernels::backward::{
 use crate::layout::ChannelLayout;
 use crate::subgradient::Subgradient;
 
-/// Runs `$body` with `$r` a `const bool`: `true` for [`Subgradient::Right`].
-macro_rules! by_side {
-    ($sub:expr, $r:ident => $body:expr) => {
-        match $sub {
-            Subgradient::Left => {
-                const $r: bool = false;
-                $body
-            }
-            Subgradient::Right => {
-                const $r: bool = true;
-                $body
-            }
-        }
-    };
-}
-
 /// `z`, `dy` and `dx` have one length.
 fn check_oop<T>(z: &[T], dy: &[T], dx: &[T]) -> Result<(), Error> {
     check_len("dy", z.len(), dy.len())?;

@@ -27,31 +27,10 @@ impl Rectifier {
         relu: bool,
         sub: Subgradient,
     ) {
-        match (relu, sub) {
-            (true, Subgradient::Left) => self.run(MaskForwardKernel {
-                f: ReluMask::<false>,
-                io,
-                slopes,
-                mask,
-            }),
-            (true, Subgradient::Right) => self.run(MaskForwardKernel {
-                f: ReluMask::<true>,
-                io,
-                slopes,
-                mask,
-            }),
-            (false, Subgradient::Left) => self.run(MaskForwardKernel {
-                f: LeakyReluMask::<false>,
-                io,
-                slopes,
-                mask,
-            }),
-            (false, Subgradient::Right) => self.run(MaskForwardKernel {
-                f: LeakyReluMask::<true>,
-                io,
-                slopes,
-                mask,
-            }),
+        if relu {
+            by_side!(sub, R => self.run(MaskForwardKernel { f: ReluMask::<R>, io, slopes, mask }))
+        } else {
+            by_side!(sub, R => self.run(MaskForwardKernel { f: LeakyReluMask::<R>, io, slopes, mask }))
         }
     }
 

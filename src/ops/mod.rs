@@ -1,6 +1,22 @@
 //! The public entry points: validate (nothing written on error) -> the handle's backend ->
 //! the kernel.
 
+/// Runs `$body` with `$r` a `const bool`: `true` for [`Subgradient::Right`].
+macro_rules! by_side {
+    ($sub:expr, $r:ident => $body:expr) => {
+        match $sub {
+            Subgradient::Left => {
+                const $r: bool = false;
+                $body
+            }
+            Subgradient::Right => {
+                const $r: bool = true;
+                $body
+            }
+        }
+    };
+}
+
 pub mod backward;
 pub mod forward;
 pub mod mask;
