@@ -160,10 +160,13 @@ fn detect() -> BackendSet {
     let mut set = BackendSet::EMPTY.with(Backend::Scalar);
     #[cfg(target_arch = "x86_64")]
     {
-        if pulp::x86::V3::is_available() {
+        // F16C (the `f16` conversions) is part of x86-64-v3 but not of pulp's `V3` token: the
+        // AVX2 backend requires it too, and `dispatch::run` enables it.
+        let f16c = std::arch::is_x86_feature_detected!("f16c");
+        if pulp::x86::V3::is_available() && f16c {
             set = set.with(Backend::Avx2);
         }
-        if pulp::x86::V4::is_available() {
+        if pulp::x86::V4::is_available() && f16c {
             set = set.with(Backend::Avx512);
         }
     }

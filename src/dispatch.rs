@@ -23,9 +23,9 @@ pub(crate) fn run<K: Kernel>(backend: Backend, k: K) -> K::Output {
         Backend::Avx2 => {
             // SAFETY: `Rectifier::new` only accepts supported backends, and `Avx2` is supported
             // only when pulp's `V3::is_available()` returned true (AVX2, FMA and the rest of
-            // x86-64-v3 are present), which is what `new_unchecked` requires.
-            let simd = unsafe { pulp::x86::V3::new_unchecked() };
-            pulp::Simd::vectorize(simd, k)
+            // x86-64-v3 are present), which is what `new_unchecked` requires, and F16C was
+            // detected, which is what `run_v3` requires.
+            unsafe { run_v3(pulp::x86::V3::new_unchecked(), k) }
         }
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => {
@@ -45,6 +45,18 @@ pub(crate) fn run<K: Kernel>(backend: Backend, k: K) -> K::Output {
         #[allow(unreachable_patterns)]
         _ => k.reference(),
     }
+}
+
+/// Runs `k` on pulp's `V3` token in a region that also has F16C (the half-precision
+/// conversions), which pulp's own `V3::vectorize` does not enable. The kernels' `with_simd` are
+/// `#[inline(always)]`, so they are compiled here, with these features.
+///
+/// # Safety
+/// The CPU has every feature of pulp's `V3` (x86-64-v3) and F16C.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,bmi1,bmi2,fma,lzcnt,f16c")]
+unsafe fn run_v3<K: WithSimd>(simd: pulp::x86::V3, k: K) -> K::Output {
+    k.with_simd(simd)
 }
 
 /// A handle on one backend, checked once to be supported by this CPU; every kernel is a method.

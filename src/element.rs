@@ -67,8 +67,16 @@ pub(crate) mod sealed {
     /// Every method is `#[inline(always)]` so that it is compiled inside the
     /// `#[target_feature]` region pulp opens in `Simd::vectorize`.
     pub trait SimdElement: Sized + Copy + 'static {
-        /// A vector of lanes.
+        /// A vector of lanes, as the lane rules compute on it: the element's own vector for
+        /// `f32`/`f64`; for the half formats, a pair of `f32` vectors (the elements widened).
         type V<S: Simd>: Copy + Pod;
+        /// The same lanes as stored in memory: [`Self::V`] for `f32`/`f64`, one register of
+        /// 16-bit elements for the half formats. [`Self::load`] and [`Self::store`] convert.
+        type SV<S: Simd>: Copy + Pod;
+        /// `true` when [`Self::V`] is the stored vector itself (`f32`, `f64`): code that
+        /// reinterprets memory as [`Self::V`] (permutes, gathers, raw pointer loads) is only for
+        /// these.
+        const NATIVE: bool;
         /// A lane mask.
         type M<S: Simd>: Copy + bytemuck::NoUninit;
         /// A vector of unsigned integers as wide as the lanes of [`Self::V`] (`u32` lanes for
@@ -81,8 +89,16 @@ pub(crate) mod sealed {
         fn lanes<S: Simd>() -> usize;
         fn v_splat<S: Simd>(s: S, x: Self) -> Self::V<S>;
         fn v_splat_bits<S: Simd>(s: S, bits: u64) -> Self::V<S>;
-        fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::V<S>], &[Self]);
-        fn as_mut_simd<S: Simd>(x: &mut [Self]) -> (&mut [Self::V<S>], &mut [Self]);
+        /// `x` as whole stored vectors from its start, and the rest.
+        fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::SV<S>], &[Self]);
+        /// `x` as whole stored vectors from its start, and the rest.
+        fn as_mut_simd<S: Simd>(x: &mut [Self]) -> (&mut [Self::SV<S>], &mut [Self]);
+        /// A stored vector as the lane rules see it (identity for `f32`/`f64`; the half formats
+        /// widen to `f32`, exactly, signalling NaNs kept).
+        fn load<S: Simd>(s: S, x: Self::SV<S>) -> Self::V<S>;
+        /// A computed vector as stored (identity for `f32`/`f64`; the half formats round to
+        /// nearest-even, NaNs truncated: [`crate::halves`]).
+        fn store<S: Simd>(s: S, v: Self::V<S>) -> Self::SV<S>;
         /// Loads `x.len() <= lanes` elements, the other lanes zero (masked load).
         fn partial_load<S: Simd>(s: S, x: &[Self]) -> Self::V<S>;
         /// Stores the first `x.len() <= lanes` lanes (masked store).
@@ -440,6 +456,8 @@ macro_rules! impl_element {
 
         impl sealed::SimdElement for $t {
             type V<S: Simd> = S::$v;
+            type SV<S: Simd> = S::$v;
+            const NATIVE: bool = true;
             type M<S: Simd> = S::$m;
             type U<S: Simd> = S::$u;
             type ULane = $bits;
@@ -463,6 +481,14 @@ macro_rules! impl_element {
             #[inline(always)]
             fn as_mut_simd<S: Simd>(x: &mut [$t]) -> (&mut [S::$v], &mut [$t]) {
                 S::$as_mut_simd(x)
+            }
+            #[inline(always)]
+            fn load<S: Simd>(_: S, x: S::$v) -> S::$v {
+                x
+            }
+            #[inline(always)]
+            fn store<S: Simd>(_: S, v: S::$v) -> S::$v {
+                v
             }
             #[inline(always)]
             fn partial_load<S: Simd>(s: S, x: &[$t]) -> S::$v {

@@ -115,6 +115,7 @@ mod dispatch;
 mod element;
 mod error;
 pub mod ffi;
+pub mod halves;
 pub mod inventory;
 pub mod kernels;
 mod layout;
@@ -136,6 +137,7 @@ pub use backend::{
 pub use dispatch::Rectifier;
 pub use element::Element;
 pub use error::Error;
+pub use half::{bf16, f16};
 pub use kernels::mask::mask_words;
 pub use layout::ChannelLayout;
 pub use ops::backward::{

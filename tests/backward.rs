@@ -238,6 +238,16 @@ fn matrix_f64() {
     matrix::<f64>();
 }
 
+#[test]
+fn matrix_bf16() {
+    matrix::<rectifier::bf16>();
+}
+
+#[test]
+fn matrix_f16() {
+    matrix::<rectifier::f16>();
+}
+
 /// `z` exactly at the kink (`+0`, `-0`) and around it, against every special `dy`, every slope
 /// (positive ones reach the from-output ops), every offset.
 fn kink<T: TestElement>() {
@@ -279,6 +289,16 @@ fn kink_f64() {
     kink::<f64>();
 }
 
+#[test]
+fn kink_bf16() {
+    kink::<rectifier::bf16>();
+}
+
+#[test]
+fn kink_f16() {
+    kink::<rectifier::f16>();
+}
+
 /// Every special `z` against every special `dy` (the full cross product), every slope.
 fn specials_cross<T: TestElement>() {
     let sp = T::specials();
@@ -303,6 +323,16 @@ fn specials_cross_f32() {
 #[test]
 fn specials_cross_f64() {
     specials_cross::<f64>();
+}
+
+#[test]
+fn specials_cross_bf16() {
+    specials_cross::<rectifier::bf16>();
+}
+
+#[test]
+fn specials_cross_f16() {
+    specials_cross::<rectifier::f16>();
 }
 
 /// PReLU backward over every shape (the kernel takes different paths for each).
@@ -339,6 +369,16 @@ fn prelu_shapes_f32() {
 #[test]
 fn prelu_shapes_f64() {
     prelu_shapes_all::<f64>();
+}
+
+#[test]
+fn prelu_shapes_bf16() {
+    prelu_shapes_all::<rectifier::bf16>();
+}
+
+#[test]
+fn prelu_shapes_f16() {
+    prelu_shapes_all::<rectifier::f16>();
 }
 
 /// The reference against SPEC.md section 3 on hand-picked values.

@@ -82,6 +82,16 @@ fn matrix_f64() {
     matrix::<f64>(&(0..=15).collect::<Vec<_>>());
 }
 
+#[test]
+fn matrix_bf16() {
+    matrix::<rectifier::bf16>(&(0..=15).collect::<Vec<_>>());
+}
+
+#[test]
+fn matrix_f16() {
+    matrix::<rectifier::f16>(&(0..=15).collect::<Vec<_>>());
+}
+
 /// Every slope with every special value, at every offset, on every backend.
 fn specials_times_slopes<T: TestElement>() {
     let mut src = T::specials();
@@ -111,6 +121,16 @@ fn specials_f32() {
 #[test]
 fn specials_f64() {
     specials_times_slopes::<f64>();
+}
+
+#[test]
+fn specials_bf16() {
+    specials_times_slopes::<rectifier::bf16>();
+}
+
+#[test]
+fn specials_f16() {
+    specials_times_slopes::<rectifier::f16>();
 }
 
 /// PReLU over every shape: channels-last and channels-first, short and long periods (the kernel
@@ -152,6 +172,16 @@ fn prelu_shapes_f32() {
 #[test]
 fn prelu_shapes_f64() {
     prelu_shapes_all::<f64>();
+}
+
+#[test]
+fn prelu_shapes_bf16() {
+    prelu_shapes_all::<rectifier::bf16>();
+}
+
+#[test]
+fn prelu_shapes_f16() {
+    prelu_shapes_all::<rectifier::f16>();
 }
 
 /// The reference itself against SPEC.md section 1, on hand-picked values (so that the reference
@@ -338,6 +368,16 @@ fn streaming_prelu_f64() {
 }
 
 #[test]
+fn streaming_prelu_bf16() {
+    streaming_prelu::<rectifier::bf16>();
+}
+
+#[test]
+fn streaming_prelu_f16() {
+    streaming_prelu::<rectifier::f16>();
+}
+
+#[test]
 fn streaming_path_f32() {
     streaming_path::<f32>();
 }
@@ -345,4 +385,14 @@ fn streaming_path_f32() {
 #[test]
 fn streaming_path_f64() {
     streaming_path::<f64>();
+}
+
+#[test]
+fn streaming_path_bf16() {
+    streaming_path::<rectifier::bf16>();
+}
+
+#[test]
+fn streaming_path_f16() {
+    streaming_path::<rectifier::f16>();
 }

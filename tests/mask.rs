@@ -139,6 +139,16 @@ fn matrix_f64() {
 }
 
 #[test]
+fn matrix_bf16() {
+    matrix::<rectifier::bf16>();
+}
+
+#[test]
+fn matrix_f16() {
+    matrix::<rectifier::f16>();
+}
+
+#[test]
 fn mask_errors_write_nothing() {
     for r in backends() {
         let z = [1.0f32; 65];
@@ -264,4 +274,14 @@ fn prelu_shapes_f32() {
 #[test]
 fn prelu_shapes_f64() {
     prelu_shapes_all::<f64>();
+}
+
+#[test]
+fn prelu_shapes_bf16() {
+    prelu_shapes_all::<rectifier::bf16>();
+}
+
+#[test]
+fn prelu_shapes_f16() {
+    prelu_shapes_all::<rectifier::f16>();
 }

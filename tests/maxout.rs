@@ -304,6 +304,26 @@ fn forward_f64_medium_k() {
     forward_matrix::<f64>((21..=40).chain([47, 64, 100, 257, 1000]));
 }
 
+#[test]
+fn forward_bf16_small_k() {
+    forward_matrix::<rectifier::bf16>(1..=20);
+}
+
+#[test]
+fn forward_bf16_medium_k() {
+    forward_matrix::<rectifier::bf16>((21..=40).chain([47, 64, 100, 257, 1000]));
+}
+
+#[test]
+fn forward_f16_small_k() {
+    forward_matrix::<rectifier::f16>(1..=20);
+}
+
+#[test]
+fn forward_f16_medium_k() {
+    forward_matrix::<rectifier::f16>((21..=40).chain([47, 64, 100, 257, 1000]));
+}
+
 /// Every group of length k <= 4 over an alphabet of both zeros, 1, -inf and two NaNs (distinct
 /// payloads and signs): the reference against the literal rule, and every backend against it.
 fn exhaustive_small<T: TestElement>() {
@@ -349,6 +369,16 @@ fn exhaustive_small_f32() {
 #[test]
 fn exhaustive_small_f64() {
     exhaustive_small::<f64>();
+}
+
+#[test]
+fn exhaustive_small_bf16() {
+    exhaustive_small::<rectifier::bf16>();
+}
+
+#[test]
+fn exhaustive_small_f16() {
+    exhaustive_small::<rectifier::f16>();
 }
 
 /// NaN payloads from run-time data: several NaNs per group, the first one must win with its bits.
@@ -416,6 +446,26 @@ fn backward_matrix_f64() {
     for k in (1..=40).chain([64, 1000]) {
         for g in group_counts::<f64>(k).into_iter().step_by(3) {
             check_backward::<f64>(k, g, &mut rng);
+        }
+    }
+}
+
+#[test]
+fn backward_matrix_bf16() {
+    let mut rng = Rng(98);
+    for k in (1..=40).chain([64, 1000]) {
+        for g in group_counts::<rectifier::bf16>(k).into_iter().step_by(3) {
+            check_backward::<rectifier::bf16>(k, g, &mut rng);
+        }
+    }
+}
+
+#[test]
+fn backward_matrix_f16() {
+    let mut rng = Rng(98);
+    for k in (1..=40).chain([64, 1000]) {
+        for g in group_counts::<rectifier::f16>(k).into_iter().step_by(3) {
+            check_backward::<rectifier::f16>(k, g, &mut rng);
         }
     }
 }

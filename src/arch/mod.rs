@@ -96,9 +96,11 @@ pub fn map_with_slope_part_of<S: pulp::Simd, T: crate::Element, F: crate::kernel
 /// AVX2; elsewhere maxout's interleaved kernel transposes through a stack buffer).
 #[inline(always)]
 pub fn has_split_even_odd<S: pulp::Simd, T: crate::Element>() -> bool {
+    // Register permutes of the stored lanes: not for the half formats, whose vectors are
+    // pairs of widened `f32` vectors.
     #[cfg(target_arch = "x86_64")]
     {
-        x86::has_split_even_odd::<S>()
+        T::NATIVE && x86::has_split_even_odd::<S>()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -164,11 +166,11 @@ pub fn can_stream<S: pulp::Simd>() -> bool {
 /// # Safety
 /// [`can_stream`] is true for `S`, and `dst` is valid for writes and aligned to the vector size.
 #[inline(always)]
-pub unsafe fn stream<S: pulp::Simd, T: crate::Element>(dst: *mut T::V<S>, v: T::V<S>) {
+pub unsafe fn stream<S: pulp::Simd, V: Copy>(dst: *mut V, v: V) {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: forwarded from the caller.
-        unsafe { x86::stream::<S, T>(dst, v) }
+        unsafe { x86::stream::<S, V>(dst, v) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -246,10 +248,10 @@ pub fn permute2<S: pulp::Simd, T: crate::Element>(a: T::V<S>, idx: T::U<S>, b: T
 #[inline(always)]
 pub fn any_nan<S: pulp::Simd, T: crate::Element>(s: S, v: T::V<S>) -> bool {
     #[cfg(target_arch = "x86_64")]
+    if T::NATIVE
+        && let Some(b) = x86::any_nan::<S, T>(v)
     {
-        if let Some(b) = x86::any_nan::<S, T>(v) {
-            return b;
-        }
+        return b;
     }
     T::m_any(s, T::m_not(s, T::v_eq(s, v, v)))
 }

@@ -44,11 +44,11 @@ pub fn map_streaming<S: Simd, T: Element, F: Unary<T>>(
     let (src_body, src_tail) = rest.split_at(body);
     map(s, f, src_head, dst_head);
     let (zs, _) = T::as_simd::<S>(src_body);
-    let out = dst_body.as_mut_ptr().cast::<T::V<S>>();
+    let out = dst_body.as_mut_ptr().cast::<T::SV<S>>();
     for (i, z) in zs.iter().enumerate() {
         // SAFETY: `streamable` holds; `out.add(i)` is within `dst_body` (`zs` has exactly
         // `body / lanes` vectors) and aligned, since `dst_body` starts on a vector boundary.
-        unsafe { stream::<S, T>(out.add(i), f.simd(s, *z)) };
+        unsafe { stream::<S, _>(out.add(i), T::store(s, f.simd(s, T::load(s, *z)))) };
     }
     map(s, f, src_tail, dst_tail);
     true
@@ -76,10 +76,15 @@ pub fn map_with_slope_streaming<S: Simd, T: Element, F: WithSlope<T>>(
     map_with_slope(s, f, src_head, a_head, dst_head);
     let (zs, _) = T::as_simd::<S>(src_body);
     let (avs, _) = T::as_simd::<S>(a_body);
-    let out = dst_body.as_mut_ptr().cast::<T::V<S>>();
+    let out = dst_body.as_mut_ptr().cast::<T::SV<S>>();
     for (i, (z, av)) in zs.iter().zip(avs).enumerate() {
         // SAFETY: as in `map_streaming`.
-        unsafe { stream::<S, T>(out.add(i), f.simd(s, *z, *av)) };
+        unsafe {
+            stream::<S, _>(
+                out.add(i),
+                T::store(s, f.simd(s, T::load(s, *z), T::load(s, *av))),
+            )
+        };
     }
     map_with_slope(s, f, src_tail, a_tail, dst_tail);
     true
@@ -202,21 +207,23 @@ pub fn zip_even_odd<S: Simd, T: Element>(_s: S, e: T::V<S>, o: T::V<S>) -> (T::V
 /// See [`crate::arch::stream`].
 ///
 /// # Safety
-/// `S` is `V4` or `V3`; `dst` is valid for writes and aligned to the vector size.
+/// `S` is `V4` or `V3`; `V` is a vector of `S` (64 or 32 bytes); `dst` is valid for writes and
+/// aligned to the vector size.
 #[inline(always)]
-pub unsafe fn stream<S: Simd, T: Element>(dst: *mut T::V<S>, v: T::V<S>) {
+pub unsafe fn stream<S: Simd, V: Copy>(dst: *mut V, v: V) {
     // SAFETY: the caller guarantees the token (AVX-512F for 64-byte vectors, AVX for 32-byte
     // ones) and an aligned, writable `dst`; the transmutes are between equal-sized vectors.
     unsafe {
-        if size_of::<T::V<S>>() == 64 {
+        if size_of::<V>() == 64 {
             core::arch::x86_64::_mm512_stream_si512(
                 dst.cast(),
-                core::mem::transmute_copy::<T::V<S>, core::arch::x86_64::__m512i>(&v),
+                core::mem::transmute_copy::<V, core::arch::x86_64::__m512i>(&v),
             );
         } else {
+            debug_assert_eq!(size_of::<V>(), 32);
             core::arch::x86_64::_mm256_stream_si256(
                 dst.cast(),
-                core::mem::transmute_copy::<T::V<S>, core::arch::x86_64::__m256i>(&v),
+                core::mem::transmute_copy::<V, core::arch::x86_64::__m256i>(&v),
             );
         }
     }

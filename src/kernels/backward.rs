@@ -288,9 +288,9 @@ fn fused_piece<S: Simd, T: Element, const RIGHT: bool, const WRAP: bool, const S
                 r[..wrap].copy_from_slice(&acc[..wrap]);
                 while j + group <= n {
                     for k in 0..group {
-                        let (zv, dyv) = (zs[j + k], $dys[j + k]);
+                        let (zv, dyv) = (T::load(s, zs[j + k]), T::load(s, $dys[j + k]));
                         T::acc_terms(s, &mut r, k * per, zv, dyv);
-                        $dxs[j + k] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, a_splat);
+                        $dxs[j + k] = T::store(s, leaky_grad::<S, T, RIGHT>(s, zv, dyv, a_splat));
                     }
                     j += group;
                 }
@@ -300,10 +300,10 @@ fn fused_piece<S: Simd, T: Element, const RIGHT: bool, const WRAP: bool, const S
             // rounds stopped (a multiple of `group`, so the same slot as `(j * per) % wrap`).
             let j0 = j;
             while j < n {
-                let (zv, dyv) = (zs[j], $dys[j]);
-                let av = if SLICE { asl[j] } else { a_splat };
+                let (zv, dyv) = (T::load(s, zs[j]), T::load(s, $dys[j]));
+                let av = if SLICE { T::load(s, asl[j]) } else { a_splat };
                 T::acc_terms(s, acc, (j - j0) * per, zv, dyv);
-                $dxs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, av);
+                $dxs[j] = T::store(s, leaky_grad::<S, T, RIGHT>(s, zv, dyv, av));
                 j += 1;
             }
             if !zt.is_empty() {
@@ -381,9 +381,10 @@ fn small_pattern_block<S: Simd, T: Element, const RIGHT: bool>(
             let mut j = 0;
             while j + group <= n {
                 for k in 0..group {
-                    let (zv, dyv) = (zs[j + k], $dys[j + k]);
+                    let (zv, dyv) = (T::load(s, zs[j + k]), T::load(s, $dys[j + k]));
                     T::acc_terms(s, &mut r, k * per, zv, dyv);
-                    $dxs[j + k] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, ps[k]);
+                    $dxs[j + k] =
+                        T::store(s, leaky_grad::<S, T, RIGHT>(s, zv, dyv, T::load(s, ps[k])));
                 }
                 j += group;
             }
@@ -391,9 +392,9 @@ fn small_pattern_block<S: Simd, T: Element, const RIGHT: bool>(
             // The rest: vector `j` starts at slot `(j % group) * lanes`.
             while j < n {
                 let k = j % group;
-                let (zv, dyv) = (zs[j], $dys[j]);
+                let (zv, dyv) = (T::load(s, zs[j]), T::load(s, $dys[j]));
                 T::acc_terms(s, acc, k * per, zv, dyv);
-                $dxs[j] = leaky_grad::<S, T, RIGHT>(s, zv, dyv, ps[k]);
+                $dxs[j] = T::store(s, leaky_grad::<S, T, RIGHT>(s, zv, dyv, T::load(s, ps[k])));
                 j += 1;
             }
             if !zt.is_empty() {
@@ -435,7 +436,8 @@ fn pattern_blocks<S: Simd, T: Element, const RIGHT: bool>(
 ) {
     let c = rows.width();
     let (p, pat, block) = pattern_geometry(c, run);
-    let mut acc = vec![0.0f64; pat.next_multiple_of(16)];
+    // Room for the last vector of a piece (up to 32 lanes: the half formats on AVX-512).
+    let mut acc = vec![0.0f64; pat.next_multiple_of(32)];
     let mut row = vec![0.0f64; c];
     for (zb, iob) in z.chunks(block).zip(io.chunks(block)) {
         acc.fill(0.0);

@@ -189,9 +189,9 @@ fn emit_chunk<S: Simd, T: Element, F: MaskRule<T>, const SLICE: bool>(
             };
             let mut bits = 0u64;
             for j in 0..n {
-                let av = if SLICE { ab[j] } else { a };
-                let (y, m) = f.simd(s, $zs[j], av);
-                $ys[j] = y;
+                let av = if SLICE { T::load(s, ab[j]) } else { a };
+                let (y, m) = f.simd(s, T::load(s, $zs[j]), av);
+                $ys[j] = T::store(s, y);
                 bits |= T::mask_to_bits(s, m) << (j * lanes);
             }
             if !$zt.is_empty() {
@@ -239,9 +239,9 @@ fn from_mask_chunk<S: Simd, T: Element, F: FromMaskRule<T>, const SLICE: bool>(
                 (&[][..], &[][..])
             };
             for j in 0..n {
-                let av = if SLICE { ab[j] } else { a };
+                let av = if SLICE { T::load(s, ab[j]) } else { a };
                 let m = T::bits_to_mask(s, word >> (j * lanes));
-                let v = f.simd(s, m, $dys[j], av);
+                let v = T::store(s, f.simd(s, m, T::load(s, $dys[j]), av));
                 super::store_in_place(&mut $dxs[j], v);
             }
             if !$dyt.is_empty() {

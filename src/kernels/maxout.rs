@@ -101,17 +101,21 @@ fn any_nan_in<S: Simd, T: Element>(s: S, sum: T::V<S>) -> bool {
 /// # Safety
 /// `p .. p + lanes` must be readable.
 #[inline(always)]
-unsafe fn load<S: Simd, T: Element>(p: *const T) -> T::V<S> {
-    // SAFETY: the caller guarantees `lanes` readable elements; `V<S>` is plain data.
-    unsafe { core::ptr::read_unaligned(p.cast::<T::V<S>>()) }
+unsafe fn load<S: Simd, T: Element>(s: S, p: *const T) -> T::V<S> {
+    // SAFETY: the caller guarantees `lanes` readable elements, which is the size of `SV<S>`;
+    // `SV<S>` is plain data.
+    T::load(s, unsafe {
+        core::ptr::read_unaligned(p.cast::<T::SV<S>>())
+    })
 }
 
 /// Stores `v` to `out[..lanes]` (`out.len() >= lanes`).
 #[inline(always)]
-fn store<S: Simd, T: Element>(out: &mut [T], v: T::V<S>) {
+fn store<S: Simd, T: Element>(s: S, out: &mut [T], v: T::V<S>) {
     assert!(out.len() >= T::lanes::<S>());
-    // SAFETY: checked just above that `lanes` elements are writable.
-    unsafe { core::ptr::write_unaligned(out.as_mut_ptr().cast::<T::V<S>>(), v) }
+    let v = T::store(s, v);
+    // SAFETY: checked just above that `lanes` elements (the size of `SV<S>`) are writable.
+    unsafe { core::ptr::write_unaligned(out.as_mut_ptr().cast::<T::SV<S>>(), v) }
 }
 
 /// Stores the first `out.len() <= lanes` lanes of the index vector `at`, converted to `I`
@@ -163,7 +167,7 @@ fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: b
     }
     for u in 0..N {
         let o = g + u * lanes;
-        store::<S, T>(&mut values[o..], best[u]);
+        store::<S, T>(s, &mut values[o..], best[u]);
         if IDX {
             store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
         }
@@ -188,7 +192,7 @@ fn planar_reduce<S: Simd, T: Element, const N: usize, const FAST: bool>(
     // (Loops, not `array::from_fn`: a closure would not inherit the SIMD target features.)
     let mut best = [T::v_splat(s, T::ZERO); N];
     for (u, b) in best.iter_mut().enumerate() {
-        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
+        *b = unsafe { load::<S, T>(s, base.add(g + u * lanes)) };
     }
     let mut sum = [T::v_splat(s, T::ZERO); N];
     let mut at = [T::u_splat(s, 0); N];
@@ -200,7 +204,7 @@ fn planar_reduce<S: Simd, T: Element, const N: usize, const FAST: bool>(
         // SAFETY: see above; `row` stays inside the input (at most `(k - 1) * stride` on).
         row = unsafe { row.add(stride) };
         for u in 0..N {
-            let c = unsafe { load::<S, T>(row.add(g + u * lanes)) };
+            let c = unsafe { load::<S, T>(s, row.add(g + u * lanes)) };
             if FAST {
                 sum[u] = T::v_add(s, sum[u], c);
             }
@@ -281,7 +285,7 @@ fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     }
     for u in 0..TILE_VECTORS {
         let o = g + u * lanes;
-        store::<S, T>(&mut values[o..], best[u]);
+        store::<S, T>(s, &mut values[o..], best[u]);
         if IDX {
             store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
         }
@@ -304,7 +308,7 @@ fn planar_tile_reduce<S: Simd, T: Element, const FAST: bool>(
     for (u, b) in best.iter_mut().enumerate() {
         // SAFETY: (every `load`) the caller checked `(k - 1) * stride + g + TILE_VECTORS *
         // lanes` is within the input.
-        *b = unsafe { load::<S, T>(base.add(g + u * lanes)) };
+        *b = unsafe { load::<S, T>(s, base.add(g + u * lanes)) };
     }
     *at = [T::u_splat(s, 0); TILE_VECTORS];
     let mut sum = T::v_splat(s, T::ZERO);
@@ -315,7 +319,7 @@ fn planar_tile_reduce<S: Simd, T: Element, const FAST: bool>(
             let (mut b, mut a) = (best[u], at[u]);
             let mut part = T::v_splat(s, T::ZERO);
             for j in j0..j1 {
-                let c = unsafe { load::<S, T>(base.add(j * stride + g + u * lanes)) };
+                let c = unsafe { load::<S, T>(s, base.add(j * stride + g + u * lanes)) };
                 if FAST {
                     part = T::v_add(s, part, c);
                 }
@@ -375,8 +379,9 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     }
 }
 
-/// The stack buffer of the transposing path: `k * lanes` elements, `k <= MAX_TRANSPOSE_K`.
-const TRANSPOSE_BUF: usize = 32 * 16;
+/// The stack buffer of the transposing path: `k * lanes` elements, `k < 2 * lanes` (see
+/// `forward`), `lanes <= 32` (the half formats on AVX-512).
+const TRANSPOSE_BUF: usize = 64 * 32;
 
 /// Groups `g .. g + len` (`len <= lanes`) of the interleaved layout through a transposition in
 /// a stack buffer (`k * lanes <= TRANSPOSE_BUF`), then the planar rule.
@@ -400,14 +405,14 @@ fn interleaved_block<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
             buf[j * lanes + l] = x;
         }
     }
-    let mut best = T::as_simd::<S>(&buf[..lanes]).0[0];
+    let mut best = T::load(s, T::as_simd::<S>(&buf[..lanes]).0[0]);
     let mut at = T::u_splat(s, 0);
     for j in 1..k {
-        let c = T::as_simd::<S>(&buf[j * lanes..(j + 1) * lanes]).0[0];
+        let c = T::load(s, T::as_simd::<S>(&buf[j * lanes..(j + 1) * lanes]).0[0]);
         step::<S, T>(s, &mut best, &mut at, c, T::u_splat(s, j as u64));
     }
     if len == lanes {
-        store::<S, T>(&mut values[g..], best);
+        store::<S, T>(s, &mut values[g..], best);
     } else {
         T::partial_store(s, &mut values[g..g + len], best);
     }
@@ -456,7 +461,7 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
         let mut v = [T::v_splat(s, T::ZERO); K];
         for (i, x) in v.iter_mut().enumerate() {
             // SAFETY: `(g + lanes) * K <= end * K <= z.len()`: the `K` vectors are inside `z`.
-            *x = unsafe { load::<S, T>(p.add(i * lanes)) };
+            *x = unsafe { load::<S, T>(s, p.add(i * lanes)) };
         }
         // The fast rule unless a candidate is NaN (a sum of the block on the adders tells).
         let mut sum = v[0];
@@ -468,7 +473,7 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
         } else {
             pow2_reduce::<S, T, K, IDX, true>(s, v, &even_first, one)
         };
-        store::<S, T>(&mut values[g..], best);
+        store::<S, T>(s, &mut values[g..], best);
         if IDX {
             store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
         }
@@ -536,7 +541,11 @@ fn interleaved_chain<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     ix: &mut [I],
 ) -> usize {
     let lanes = T::lanes::<S>();
-    if !crate::arch::has_permute2::<S>() || !(2..=MAX_CHAIN_K).contains(&k) || k > lanes {
+    if !T::NATIVE
+        || !crate::arch::has_permute2::<S>()
+        || !(2..=MAX_CHAIN_K).contains(&k)
+        || k > lanes
+    {
         return g;
     }
     assert!(end * k <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
@@ -566,7 +575,7 @@ fn interleaved_chain<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
         let mut sum = T::v_splat(s, T::ZERO);
         for (i, x) in v.iter_mut().enumerate().take(k) {
             // SAFETY: `(g + lanes) * k <= end * k <= z.len()`: the `k` vectors are inside `z`.
-            *x = unsafe { load::<S, T>(p.add(i * lanes)) };
+            *x = unsafe { load::<S, T>(s, p.add(i * lanes)) };
             sum = T::v_add(s, sum, *x);
         }
         let (best, at) = if any_nan_in::<S, T>(s, sum) {
@@ -574,7 +583,7 @@ fn interleaved_chain<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
         } else {
             chain_reduce::<S, T, true>(s, &v, &table, k)
         };
-        store::<S, T>(&mut values[g..], best);
+        store::<S, T>(s, &mut values[g..], best);
         if IDX {
             store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
         }
@@ -624,7 +633,7 @@ fn interleaved_gather<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     ix: &mut [I],
 ) -> usize {
     let lanes = T::lanes::<S>();
-    if !crate::arch::has_gather::<S>() || k * lanes > i32::MAX as usize {
+    if !T::NATIVE || !crate::arch::has_gather::<S>() || k * lanes > i32::MAX as usize {
         return g;
     }
     assert!(end * k <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
@@ -643,7 +652,7 @@ fn interleaved_gather<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
         if nan {
             (best, at, _) = gather_reduce::<S, T, false>(s, base, offsets, k);
         }
-        store::<S, T>(&mut values[g..], best);
+        store::<S, T>(s, &mut values[g..], best);
         if IDX {
             store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
         }
@@ -741,7 +750,9 @@ fn interleaved_large<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
         let (best, at, nan) = group_reduce::<S, T, true>(s, group, iota);
         let (bv, bi) = if nan {
             let (best, at, _) = group_reduce::<S, T, false>(s, group, iota);
-            let bl: &[T] = bytemuck::cast_slice(core::slice::from_ref(&best));
+            // The lanes as stored elements (exact: every lane holds one of the group's values).
+            let stored = T::store(s, best);
+            let bl: &[T] = bytemuck::cast_slice(core::slice::from_ref(&stored));
             let il: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&at));
             let (mut bv, mut bi) = (bl[0], il[0].into());
             for (&v, &i) in bl.iter().zip(il).skip(1) {
@@ -755,7 +766,9 @@ fn interleaved_large<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
             // No NaN: the maximum value, then the smallest index among the lanes holding it
             // (`==`, so `-0` and `+0` tie); the value's bits are read back from the group.
             let m = T::v_reduce_max(s, best);
-            let bl: &[T] = bytemuck::cast_slice(core::slice::from_ref(&best));
+            // The lanes as stored elements (exact: every lane holds one of the group's values).
+            let stored = T::store(s, best);
+            let bl: &[T] = bytemuck::cast_slice(core::slice::from_ref(&stored));
             let il: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&at));
             let mut bi = u64::MAX;
             for (&v, &i) in bl.iter().zip(il) {
@@ -785,12 +798,14 @@ fn group_reduce<S: Simd, T: Element, const FAST: bool>(
     let k = group.len();
     let full = k / lanes;
     let (vs, _) = T::as_simd::<S>(group);
-    let mut best = vs[0];
+    let v0 = T::load(s, vs[0]);
+    let mut best = v0;
     let mut at = iota;
-    let mut sum = vs[0];
+    let mut sum = v0;
     let step_v = T::u_splat(s, lanes as u64);
     let mut jv = iota;
     for &c in &vs[1..full] {
+        let c = T::load(s, c);
         jv = T::u_add(s, jv, step_v);
         if FAST {
             sum = T::v_add(s, sum, c);
@@ -800,7 +815,7 @@ fn group_reduce<S: Simd, T: Element, const FAST: bool>(
     if full * lanes < k {
         // The last `lanes` pieces, overlapping the previous vector: in every lane the
         // position still grows, and a piece seen twice (in two lanes) has the same index.
-        let c = T::as_simd::<S>(&group[k - lanes..]).0[0];
+        let c = T::load(s, T::as_simd::<S>(&group[k - lanes..]).0[0]);
         if FAST {
             sum = T::v_add(s, sum, c);
         }
@@ -943,15 +958,15 @@ fn load_indices<S: Simd, T: Element, I: MaxoutIndex>(s: S, ix: &[I]) -> T::U<S> 
 /// Stores a full vector to `out[..lanes]`; with a non-temporal store when `nt` (then `out`
 /// must start on a vector boundary, checked).
 #[inline(always)]
-fn put<S: Simd, T: Element>(out: &mut [T], v: T::V<S>, nt: bool) {
+fn put<S: Simd, T: Element>(s: S, out: &mut [T], v: T::V<S>, nt: bool) {
     if nt {
-        let vbytes = size_of::<T::V<S>>();
+        let vbytes = size_of::<T::SV<S>>();
         assert!(out.len() >= T::lanes::<S>() && (out.as_ptr() as usize).is_multiple_of(vbytes));
         // SAFETY: `nt` is only set where `arch::can_stream::<S>()`; the assert checks the
         // length and the alignment.
-        unsafe { crate::arch::stream::<S, T>(out.as_mut_ptr().cast(), v) }
+        unsafe { crate::arch::stream::<S, T::SV<S>>(out.as_mut_ptr().cast(), T::store(s, v)) }
     } else {
-        store::<S, T>(out, v)
+        store::<S, T>(s, out, v)
     }
 }
 
@@ -996,11 +1011,12 @@ fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
             }
             let mut v = head;
             while v + lanes <= len {
-                let d = T::as_simd::<S>(&dyt[v..v + lanes]).0[0];
+                let d = T::load(s, T::as_simd::<S>(&dyt[v..v + lanes]).0[0]);
                 let iv: T::U<S> = bytemuck::pod_read_unaligned(
                     bytemuck::cast_slice::<T::ULane, u8>(&ibuf[v..v + lanes]),
                 );
                 put::<S, T>(
+                    s,
                     &mut out[v..],
                     T::v_select(s, T::u_eq(s, iv, jv), d, zero),
                     nt,
@@ -1051,6 +1067,7 @@ fn backward_interleaved_large<S: Simd, T: Element, I: MaxoutIndex>(
         let mut c = 0;
         while c + lanes <= k {
             store::<S, T>(
+                s,
                 &mut chunk[c..],
                 T::v_select(s, T::u_eq(s, pos, iv), d, zero),
             );
@@ -1059,6 +1076,7 @@ fn backward_interleaved_large<S: Simd, T: Element, I: MaxoutIndex>(
         }
         if c < k {
             store::<S, T>(
+                s,
                 &mut chunk[k - lanes..],
                 T::v_select(s, T::u_eq(s, last, iv), d, zero),
             );
@@ -1087,7 +1105,7 @@ fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize
     // through the caller's scalar path); then the stores are aligned, and streamed when large.
     let head = head_len::<S, T>(dx);
     let g0 = if head.is_multiple_of(K) { head / K } else { 0 };
-    let aligned = (dx[g0 * K..].as_ptr() as usize).is_multiple_of(size_of::<T::V<S>>());
+    let aligned = (dx[g0 * K..].as_ptr() as usize).is_multiple_of(size_of::<T::SV<S>>());
     let nt = aligned
         && crate::arch::can_stream::<S>()
         && size_of_val(dx) >= crate::arch::STREAM_MIN_BYTES;
@@ -1104,7 +1122,7 @@ fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize
     }
     let mut g = g0;
     while g + lanes <= groups {
-        let d = T::as_simd::<S>(&dy[g..g + lanes]).0[0];
+        let d = T::load(s, T::as_simd::<S>(&dy[g..g + lanes]).0[0]);
         let iv = load_indices::<S, T, I>(s, &indices[g..g + lanes]);
         let mut v = [zero; K];
         for (j, p) in v.iter_mut().enumerate() {
@@ -1124,7 +1142,7 @@ fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize
         }
         let out = &mut dx[g * K..(g + lanes) * K];
         for (j, &x) in v.iter().enumerate() {
-            put::<S, T>(&mut out[j * lanes..], x, nt);
+            put::<S, T>(s, &mut out[j * lanes..], x, nt);
         }
         g += lanes;
     }

@@ -58,7 +58,7 @@ pub fn store_in_place<V>(dst: &mut V, v: V) {
 /// vectors matters, because an unaligned 64-byte store or load touches two cache lines.
 #[inline(always)]
 pub fn head_len<S: Simd, T: Element>(x: &[T]) -> usize {
-    let vbytes = core::mem::size_of::<T::V<S>>();
+    let vbytes = core::mem::size_of::<T::SV<S>>();
     let misalign = x.as_ptr() as usize % vbytes;
     (((vbytes - misalign) % vbytes) / core::mem::size_of::<T>()).min(x.len())
 }
@@ -88,12 +88,12 @@ pub fn map_aligned<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, src: &[T], dst:
     let mut i = 0;
     while i + UNROLL <= n {
         for j in i..i + UNROLL {
-            ys[j] = f.simd(s, zs[j]);
+            ys[j] = T::store(s, f.simd(s, T::load(s, zs[j])));
         }
         i += UNROLL;
     }
     while i < n {
-        ys[i] = f.simd(s, zs[i]);
+        ys[i] = T::store(s, f.simd(s, T::load(s, zs[i])));
         i += 1;
     }
     if !zt.is_empty() {
@@ -115,12 +115,12 @@ pub fn map_inplace<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, x: &mut [T]) {
     let mut i = 0;
     while i + UNROLL <= n {
         for v in &mut xs[i..i + UNROLL] {
-            store_in_place(v, f.simd(s, *v));
+            store_in_place(v, T::store(s, f.simd(s, T::load(s, *v))));
         }
         i += UNROLL;
     }
     while i < n {
-        let v = f.simd(s, xs[i]);
+        let v = T::store(s, f.simd(s, T::load(s, xs[i])));
         store_in_place(&mut xs[i], v);
         i += 1;
     }
@@ -156,12 +156,12 @@ pub fn map_with_slope<S: Simd, T: Element, F: WithSlope<T>>(
     let mut i = 0;
     while i + UNROLL <= n {
         for j in i..i + UNROLL {
-            ys[j] = f.simd(s, zs[j], as_[j]);
+            ys[j] = T::store(s, f.simd(s, T::load(s, zs[j]), T::load(s, as_[j])));
         }
         i += UNROLL;
     }
     while i < n {
-        ys[i] = f.simd(s, zs[i], as_[i]);
+        ys[i] = T::store(s, f.simd(s, T::load(s, zs[i]), T::load(s, as_[i])));
         i += 1;
     }
     if !zt.is_empty() {
@@ -193,13 +193,13 @@ pub fn map_with_slope_inplace<S: Simd, T: Element, F: WithSlope<T>>(
     let mut i = 0;
     while i + UNROLL <= n {
         for j in i..i + UNROLL {
-            let v = f.simd(s, xs[j], as_[j]);
+            let v = T::store(s, f.simd(s, T::load(s, xs[j]), T::load(s, as_[j])));
             store_in_place(&mut xs[j], v);
         }
         i += UNROLL;
     }
     while i < n {
-        let v = f.simd(s, xs[i], as_[i]);
+        let v = T::store(s, f.simd(s, T::load(s, xs[i]), T::load(s, as_[i])));
         store_in_place(&mut xs[i], v);
         i += 1;
     }
@@ -237,7 +237,7 @@ pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
     let zero = T::v_splat(s, T::ZERO);
     // The extra streams cut to the same `n` vectors (so that indexing needs no bounds checks;
     // `K` is a constant, so the loops over `k` unroll away).
-    let mut eb: [&[T::V<S>]; K] = [&[]; K];
+    let mut eb: [&[T::SV<S>]; K] = [&[]; K];
     let mut et: [&[T]; K] = [&[]; K];
     for k in 0..K {
         debug_assert_eq!(extra[k].len(), z.len());
@@ -261,18 +261,18 @@ pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
                 for j in i..i + UNROLL {
                     let mut e = [zero; K];
                     for k in 0..K {
-                        e[k] = eb[k][j];
+                        e[k] = T::load(s, eb[k][j]);
                     }
-                    dxs[j] = f.simd(s, zs[j], dys[j], e);
+                    dxs[j] = T::store(s, f.simd(s, T::load(s, zs[j]), T::load(s, dys[j]), e));
                 }
                 i += UNROLL;
             }
             while i < n {
                 let mut e = [zero; K];
                 for k in 0..K {
-                    e[k] = eb[k][i];
+                    e[k] = T::load(s, eb[k][i]);
                 }
-                dxs[i] = f.simd(s, zs[i], dys[i], e);
+                dxs[i] = T::store(s, f.simd(s, T::load(s, zs[i]), T::load(s, dys[i]), e));
                 i += 1;
             }
             if !zt.is_empty() {
@@ -293,9 +293,9 @@ pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
                 for j in i..i + UNROLL {
                     let mut e = [zero; K];
                     for k in 0..K {
-                        e[k] = eb[k][j];
+                        e[k] = T::load(s, eb[k][j]);
                     }
-                    let v = f.simd(s, zs[j], xs[j], e);
+                    let v = T::store(s, f.simd(s, T::load(s, zs[j]), T::load(s, xs[j]), e));
                     store_in_place(&mut xs[j], v);
                 }
                 i += UNROLL;
@@ -303,9 +303,9 @@ pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
             while i < n {
                 let mut e = [zero; K];
                 for k in 0..K {
-                    e[k] = eb[k][i];
+                    e[k] = T::load(s, eb[k][i]);
                 }
-                let v = f.simd(s, zs[i], xs[i], e);
+                let v = T::store(s, f.simd(s, T::load(s, zs[i]), T::load(s, xs[i]), e));
                 store_in_place(&mut xs[i], v);
                 i += 1;
             }

@@ -142,6 +142,75 @@ impl TestElement for f64 {
     }
 }
 
+/// The specials of a half format from their bits.
+fn half_specials<T: Element<Bits = u16>>(bits: &[u16]) -> Vec<T> {
+    bits.iter().map(|&b| T::from_bits(b)).collect()
+}
+
+impl TestElement for rectifier::bf16 {
+    fn specials() -> Vec<Self> {
+        half_specials(&[
+            0x7fc0, // +qNaN
+            0xffc0, // -qNaN (the narrowed x86 default NaN)
+            0x7fc1, // +qNaN with payload
+            0xffd5, // -qNaN with payload
+            0x7f81, // +sNaN
+            0xff8a, // -sNaN with payload
+            0x7fbf, // +sNaN, max payload
+            0x0000, 0x8000, // +-0
+            0x7f80, 0xff80, // +-inf
+            0x0001, 0x8001, // +-min subnormal
+            0x007f, 0x807f, // +-max subnormal
+            0x0080, 0x8080, // +-MIN_POSITIVE
+            0x7f7f, 0xff7f, // MAX, MIN
+            0x3f80, 0xbf80, // +-1
+        ])
+    }
+    fn from_random_bits(bits: u64) -> Self {
+        Self::from_bits(bits as u16)
+    }
+    fn from_unit(x: f64) -> Self {
+        Self::from_f64(x)
+    }
+    fn slopes() -> Vec<Self> {
+        [-1.5, -1.0, 0.0, -0.0, 0.01, 0.2, 1.0, 3.75, 1e-40, 1e30]
+            .map(Self::from_f64)
+            .to_vec()
+    }
+}
+
+impl TestElement for rectifier::f16 {
+    fn specials() -> Vec<Self> {
+        half_specials(&[
+            0x7e00, // +qNaN
+            0xfe00, // -qNaN (the narrowed x86 default NaN)
+            0x7e12, // +qNaN with payload
+            0xff55, // -qNaN with payload
+            0x7c01, // +sNaN
+            0xfcab, // -sNaN with payload
+            0x7dff, // +sNaN, max payload
+            0x0000, 0x8000, // +-0
+            0x7c00, 0xfc00, // +-inf
+            0x0001, 0x8001, // +-min subnormal
+            0x03ff, 0x83ff, // +-max subnormal
+            0x0400, 0x8400, // +-MIN_POSITIVE
+            0x7bff, 0xfbff, // MAX, MIN
+            0x3c00, 0xbc00, // +-1
+        ])
+    }
+    fn from_random_bits(bits: u64) -> Self {
+        Self::from_bits(bits as u16)
+    }
+    fn from_unit(x: f64) -> Self {
+        Self::from_f64(x)
+    }
+    fn slopes() -> Vec<Self> {
+        [-1.5, -1.0, 0.0, -0.0, 0.01, 0.2, 1.0, 3.75, 1e-7, 6e4]
+            .map(Self::from_f64)
+            .to_vec()
+    }
+}
+
 /// `n` values mixing random normals, special values and raw random bit patterns.
 pub fn mixed_data<T: TestElement>(rng: &mut Rng, n: usize) -> Vec<T> {
     let specials = T::specials();

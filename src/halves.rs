@@ -1,0 +1,605 @@
+//! The half formats, [`bf16`] and [`f16`] (the `half` crate's types): stored as 16 bits,
+//! computed as `f32` (`SPEC.md` section 7).
+//!
+//! Every kernel widens its half inputs to `f32` (exact, signalling NaNs kept), runs the `f32`
+//! lane rule, and rounds the `f32` result to the half format once, to nearest-even ([`narrow`]).
+//! A NaN result is truncated to the half format (sign, exponent, the top payload bits, the
+//! quiet bit as the `f32` had it): so `relu`, `abs`, maxout and every select give back the
+//! input's bits, signalling NaNs included, and a quieted NaN stays quiet. Products are
+//! quieted by the `f32` rule, and the invalid product `-inf * 0` is `0xffc0` (`bf16`) /
+//! `0xfe00` (`f16`), the `f32` default NaN `0xffc00000` narrowed.
+//!
+//! The SIMD code keeps a vector of half elements as one register of 16-bit lanes in memory and
+//! as two `f32` vectors in the lane rules (the crate-private `SimdElement` of the half types maps
+//! every operation to the `f32` one, applied to both). The conversions:
+//! - AVX-512: `f16` through `vcvtph2ps`/`vcvtps2ph` (rounding to nearest-even), whose NaN
+//!   handling (they quiet signalling NaNs) is undone with one masked `xor` of the quiet bit;
+//!   `bf16` widened by a zero-extend and shift, and rounded with integer arithmetic (the
+//!   AVX512-BF16 `vcvtneps2bf16` flushes subnormals to zero and quiets NaNs, so it does not
+//!   round as `SPEC.md` requires), then the high halves packed by one `vpermt2w`.
+//! - AVX2: the same, with F16C for `f16` (part of x86-64-v3; the AVX2 backend requires it).
+//! - Other ISAs: through memory and the scalar conversions below (correct, slower).
+
+use core::any::TypeId;
+
+use half::{bf16, f16};
+use pulp::Simd;
+
+use crate::element::Element;
+use crate::element::sealed::{MaskBits, SimdElement, WideAcc};
+
+/// `bf16` bits widened to `f32`: exact (a shift; NaN payloads and signalling NaNs kept).
+#[inline]
+pub fn bf16_to_f32(h: u16) -> f32 {
+    f32::from_bits((h as u32) << 16)
+}
+
+/// `x` rounded to `bf16` bits, to nearest-even (overflow to infinity, subnormals rounded, not
+/// flushed); a NaN is truncated (sign and the top 7 payload bits kept, not quieted).
+#[inline]
+pub fn f32_to_bf16(x: f32) -> u16 {
+    let b = x.to_bits();
+    if x.is_nan() {
+        (b >> 16) as u16
+    } else {
+        ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
+    }
+}
+
+/// `f16` bits widened to `f32`: exact (subnormals normalised, NaN payloads and signalling NaNs
+/// kept).
+#[inline]
+pub fn f16_to_f32(h: u16) -> f32 {
+    let h = h as u32;
+    let sign = (h & 0x8000) << 16;
+    let em = h & 0x7fff;
+    let mag = if em >= 0x7c00 {
+        0x7f80_0000 | ((em & 0x3ff) << 13)
+    } else if em >= 0x0400 {
+        (em << 13) + 0x3800_0000
+    } else {
+        // A subnormal (or zero): em * 2^-24, exact in f32.
+        (em as f32 * (1.0 / 16_777_216.0)).to_bits()
+    };
+    f32::from_bits(sign | mag)
+}
+
+/// `x` rounded to `f16` bits, to nearest-even (overflow to infinity, subnormals rounded); a
+/// NaN is truncated (sign and the top 10 payload bits kept, not quieted).
+#[inline]
+pub fn f32_to_f16(x: f32) -> u16 {
+    let b = x.to_bits();
+    if x.is_nan() {
+        (((b >> 16) & 0x8000) | 0x7c00 | ((b >> 13) & 0x3ff)) as u16
+    } else {
+        f16::from_f32(x).to_bits()
+    }
+}
+
+/// One of the two half formats: its scalar conversions and the choice of SIMD conversion.
+pub(crate) trait HalfFormat: bytemuck::Pod {
+    /// `true` for `f16`, `false` for `bf16`.
+    const F16: bool;
+    fn bits(self) -> u16;
+    fn of_bits(bits: u16) -> Self;
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        if Self::F16 {
+            f16_to_f32(self.bits())
+        } else {
+            bf16_to_f32(self.bits())
+        }
+    }
+    #[inline(always)]
+    fn narrow(x: f32) -> Self {
+        Self::of_bits(if Self::F16 {
+            f32_to_f16(x)
+        } else {
+            f32_to_bf16(x)
+        })
+    }
+}
+
+impl HalfFormat for bf16 {
+    const F16: bool = false;
+    #[inline(always)]
+    fn bits(self) -> u16 {
+        self.to_bits()
+    }
+    #[inline(always)]
+    fn of_bits(bits: u16) -> Self {
+        bf16::from_bits(bits)
+    }
+}
+
+impl HalfFormat for f16 {
+    const F16: bool = true;
+    #[inline(always)]
+    fn bits(self) -> u16 {
+        self.to_bits()
+    }
+    #[inline(always)]
+    fn of_bits(bits: u16) -> Self {
+        f16::from_bits(bits)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! The conversions on AVX-512 (`V4`) and AVX2 + F16C (`V3`). Every function is `unsafe`:
+    //! its caller must run on a CPU with the features named, inside pulp's token region (so
+    //! that the intrinsics inline).
+    use core::arch::x86_64::*;
+
+    const QUIET_F32: i32 = 0x0040_0000;
+
+    /// 16 `f16` -> 16 `f32`, exact. AVX-512 F/BW/VL.
+    #[inline(always)]
+    pub unsafe fn f16_widen_v4(h: __m256i) -> __m512 {
+        // SAFETY: the caller guarantees AVX-512 F/BW/VL.
+        unsafe {
+            let f = _mm512_castps_si512(_mm512_cvtph_ps(h));
+            let m = _mm256_and_si256(h, _mm256_set1_epi16(0x7fff));
+            // Signalling NaNs: `vcvtph2ps` set their quiet bit; clear it again.
+            let snan = _mm256_cmpgt_epu16_mask(m, _mm256_set1_epi16(0x7c00))
+                & _mm256_cmplt_epu16_mask(m, _mm256_set1_epi16(0x7e00));
+            _mm512_castsi512_ps(_mm512_mask_xor_epi32(
+                f,
+                snan,
+                f,
+                _mm512_set1_epi32(QUIET_F32),
+            ))
+        }
+    }
+
+    /// 16 `f32` -> 16 `f16`, to nearest-even, NaNs truncated. AVX-512 F/BW/VL.
+    #[inline(always)]
+    pub unsafe fn f16_narrow_v4(v: __m512) -> __m256i {
+        // SAFETY: the caller guarantees AVX-512 F/BW/VL.
+        unsafe {
+            let h = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+            let y = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fff_ffff));
+            // NaNs without the quiet bit: `vcvtps2ph` set it; clear it again.
+            let snan = _mm512_cmpgt_epu32_mask(y, _mm512_set1_epi32(0x7f80_0000))
+                & _mm512_cmplt_epu32_mask(y, _mm512_set1_epi32(0x7fc0_0000));
+            _mm256_mask_mov_epi16(h, snan, _mm256_xor_si256(h, _mm256_set1_epi16(0x200)))
+        }
+    }
+
+    /// 16 `bf16` -> 16 `f32`. AVX-512 F.
+    #[inline(always)]
+    pub unsafe fn bf16_widen_v4(h: __m256i) -> __m512 {
+        // SAFETY: the caller guarantees AVX-512 F.
+        unsafe { _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h))) }
+    }
+
+    /// 16 `f32` rounded so that their high 16 bits are the `bf16` results. AVX-512 F.
+    #[inline(always)]
+    pub unsafe fn bf16_round_v4(v: __m512) -> __m512i {
+        // SAFETY: the caller guarantees AVX-512 F.
+        unsafe {
+            let b = _mm512_castps_si512(v);
+            let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(1));
+            let r = _mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7fff)), lsb);
+            let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
+            _mm512_mask_mov_epi32(r, nan, b)
+        }
+    }
+
+    /// The odd 16-bit lanes of `a` then of `b` (the high halves of their 32-bit lanes).
+    #[inline(always)]
+    pub unsafe fn high_halves_v4(a: __m512i, b: __m512i) -> __m512i {
+        static ODD: [u16; 32] = {
+            let mut t = [0u16; 32];
+            let mut i = 0;
+            while i < 32 {
+                t[i] = 2 * i as u16 + 1;
+                i += 1;
+            }
+            t
+        };
+        // SAFETY: the caller guarantees AVX-512 BW; `ODD` is 64 readable bytes.
+        unsafe {
+            let idx = _mm512_loadu_si512(ODD.as_ptr().cast());
+            _mm512_permutex2var_epi16(a, idx, b)
+        }
+    }
+
+    /// 8 `f16` -> 8 `f32`, exact. AVX2 + F16C.
+    #[inline(always)]
+    pub unsafe fn f16_widen_v3(h: __m128i) -> __m256 {
+        // SAFETY: the caller guarantees AVX2 and F16C.
+        unsafe {
+            let f = _mm256_castps_si256(_mm256_cvtph_ps(h));
+            let m = _mm_and_si128(h, _mm_set1_epi16(0x7fff));
+            let snan = _mm_and_si128(
+                _mm_cmpgt_epi16(m, _mm_set1_epi16(0x7c00)),
+                _mm_cmplt_epi16(m, _mm_set1_epi16(0x7e00)),
+            );
+            let fix = _mm256_and_si256(_mm256_cvtepi16_epi32(snan), _mm256_set1_epi32(QUIET_F32));
+            _mm256_castsi256_ps(_mm256_xor_si256(f, fix))
+        }
+    }
+
+    /// 8 `f32` -> 8 `f16`, to nearest-even, NaNs truncated. AVX2 + F16C.
+    #[inline(always)]
+    pub unsafe fn f16_narrow_v3(v: __m256) -> __m128i {
+        // SAFETY: the caller guarantees AVX2 and F16C.
+        unsafe {
+            let h = _mm256_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT }>(v);
+            let y = _mm256_and_si256(_mm256_castps_si256(v), _mm256_set1_epi32(0x7fff_ffff));
+            let snan = _mm256_and_si256(
+                _mm256_cmpgt_epi32(y, _mm256_set1_epi32(0x7f80_0000)),
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(0x7fc0_0000), y),
+            );
+            let snan16 = _mm_packs_epi32(
+                _mm256_castsi256_si128(snan),
+                _mm256_extracti128_si256::<1>(snan),
+            );
+            _mm_xor_si128(h, _mm_and_si128(snan16, _mm_set1_epi16(0x200)))
+        }
+    }
+
+    /// 8 `bf16` -> 8 `f32`. AVX2.
+    #[inline(always)]
+    pub unsafe fn bf16_widen_v3(h: __m128i) -> __m256 {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h))) }
+    }
+
+    /// 8 `f32` -> their `bf16` results in the low 16 bits of each 32-bit lane. AVX2.
+    #[inline(always)]
+    pub unsafe fn bf16_round_v3(v: __m256) -> __m256i {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe {
+            let b = _mm256_castps_si256(v);
+            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
+            let r = _mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7fff)), lsb);
+            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+            _mm256_srli_epi32::<16>(_mm256_blendv_epi8(r, b, nan))
+        }
+    }
+
+    /// Two vectors of 8 `u32` lanes (each `<= 0xffff`) packed to 16 `u16`, in order. AVX2.
+    #[inline(always)]
+    pub unsafe fn pack_v3(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b)) }
+    }
+}
+
+/// A register of 16-bit elements widened to two `f32` vectors (lanes in order).
+#[inline(always)]
+pub(crate) fn widen<S: Simd, H: HalfFormat>(s: S, x: S::u16s) -> [S::f32s; 2] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::transmute_copy as tc;
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() {
+            // SAFETY: `S` is `V4`: AVX-512 F/BW/CD/DQ/VL are present and we run in its region;
+            // `u16s` is `u16x32` (64 bytes, as `__m512i`), `f32s` is `f32x16` (`__m512`).
+            unsafe {
+                let x: __m512i = tc(&x);
+                let (lo, hi) = (_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64::<1>(x));
+                let r = if H::F16 {
+                    [x86::f16_widen_v4(lo), x86::f16_widen_v4(hi)]
+                } else {
+                    [x86::bf16_widen_v4(lo), x86::bf16_widen_v4(hi)]
+                };
+                return tc(&r);
+            }
+        }
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>() {
+            // SAFETY: `S` is `V3`: AVX2 is present, and F16C too (the AVX2 backend requires it
+            // and `crate::dispatch::run` enables it); `u16s` is `u16x16` (`__m256i`), `f32s`
+            // is `f32x8` (`__m256`).
+            unsafe {
+                let x: __m256i = tc(&x);
+                let (lo, hi) = (_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x));
+                let r = if H::F16 {
+                    [x86::f16_widen_v3(lo), x86::f16_widen_v3(hi)]
+                } else {
+                    [x86::bf16_widen_v3(lo), x86::bf16_widen_v3(hi)]
+                };
+                return tc(&r);
+            }
+        }
+    }
+    let lanes = S::F32_LANES.min(32);
+    let src: &[H] = bytemuck::cast_slice(bytemuck::bytes_of(&x));
+    let mut wide = [0.0f32; 64];
+    for (w, h) in wide[..2 * lanes].iter_mut().zip(src) {
+        *w = h.widen();
+    }
+    [
+        s.partial_load_f32s(&wide[..lanes]),
+        s.partial_load_f32s(&wide[lanes..2 * lanes]),
+    ]
+}
+
+/// Two `f32` vectors rounded to one register of 16-bit elements (lanes in order).
+#[inline(always)]
+pub(crate) fn narrow<S: Simd, H: HalfFormat>(s: S, v: [S::f32s; 2]) -> S::u16s {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::transmute_copy as tc;
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() {
+            // SAFETY: as in `widen`: `S` is `V4`, the types are `[__m512; 2]` and `__m512i`.
+            unsafe {
+                let [a, b]: [__m512; 2] = tc(&v);
+                let r = if H::F16 {
+                    _mm512_inserti64x4::<1>(
+                        _mm512_castsi256_si512(x86::f16_narrow_v4(a)),
+                        x86::f16_narrow_v4(b),
+                    )
+                } else {
+                    x86::high_halves_v4(x86::bf16_round_v4(a), x86::bf16_round_v4(b))
+                };
+                return tc(&r);
+            }
+        }
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>() {
+            // SAFETY: as in `widen`: `S` is `V3` with F16C, the types are `[__m256; 2]` and
+            // `__m256i`.
+            unsafe {
+                let [a, b]: [__m256; 2] = tc(&v);
+                let r = if H::F16 {
+                    _mm256_set_m128i(x86::f16_narrow_v3(b), x86::f16_narrow_v3(a))
+                } else {
+                    x86::pack_v3(x86::bf16_round_v3(a), x86::bf16_round_v3(b))
+                };
+                return tc(&r);
+            }
+        }
+    }
+    let lanes = S::F32_LANES.min(32);
+    let mut wide = [0.0f32; 64];
+    wide[..lanes].copy_from_slice(bytemuck::cast_slice(bytemuck::bytes_of(&v[0])));
+    wide[lanes..2 * lanes].copy_from_slice(bytemuck::cast_slice(bytemuck::bytes_of(&v[1])));
+    let mut out = [0u16; 64];
+    for (o, &w) in out.iter_mut().zip(&wide[..2 * lanes]) {
+        *o = H::narrow(w).bits();
+    }
+    let _ = s;
+    load_u16s::<S>(&out[..2 * lanes])
+}
+
+/// The first `x.len()` lanes of a register of 16-bit lanes from `x`, the others zero (the
+/// masked tail load of the half formats: through a stack buffer, since pulp's own
+/// `partial_load_u16s` does not build for `V4`).
+#[inline(always)]
+fn load_u16s<S: Simd>(x: &[u16]) -> S::u16s {
+    let mut buf = [0u16; 64];
+    buf[..x.len()].copy_from_slice(x);
+    bytemuck::pod_read_unaligned(&bytemuck::bytes_of(&buf)[..core::mem::size_of::<S::u16s>()])
+}
+
+/// The lane mask of a half vector: the masks of its two `f32` vectors.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct MaskPair<M>(pub [M; 2]);
+
+// SAFETY: `MaskPair<M>` is `[M; 2]` (transparent), whose elements are contiguous with no padding
+// (an array's size is a multiple of its element's alignment), and `M` has no uninit bytes.
+unsafe impl<M: bytemuck::NoUninit> bytemuck::NoUninit for MaskPair<M> {}
+
+macro_rules! impl_half {
+    ($t:ident, $name:literal, $default_nan:expr) => {
+        impl Element for $t {
+            type Bits = u16;
+            const NAME: &'static str = $name;
+            const DEFAULT_NAN_BITS: u16 = $default_nan;
+            const SIGN_BITS: u16 = 0x8000;
+            const ZERO: $t = $t::from_bits(0);
+            #[inline(always)]
+            fn to_bits(self) -> u16 {
+                $t::to_bits(self)
+            }
+            #[inline(always)]
+            fn from_bits(bits: u16) -> $t {
+                $t::from_bits(bits)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                $t::is_finite(self)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                $t::is_nan(self)
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                HalfFormat::widen(self) as f64
+            }
+            /// Rounded to `f32` first, then to the half format (the `f32`-then-round rule).
+            #[inline(always)]
+            fn from_f64(x: f64) -> $t {
+                <$t as HalfFormat>::narrow(x as f32)
+            }
+        }
+
+        impl SimdElement for $t {
+            type V<S: Simd> = [S::f32s; 2];
+            type SV<S: Simd> = S::u16s;
+            const NATIVE: bool = false;
+            type M<S: Simd> = MaskPair<S::m32s>;
+            type U<S: Simd> = [S::u32s; 2];
+            type ULane = u32;
+
+            #[inline(always)]
+            fn lanes<S: Simd>() -> usize {
+                2 * S::F32_LANES
+            }
+            #[inline(always)]
+            fn v_splat<S: Simd>(s: S, x: $t) -> Self::V<S> {
+                let v = s.splat_f32s(HalfFormat::widen(x));
+                [v, v]
+            }
+            #[inline(always)]
+            fn v_splat_bits<S: Simd>(s: S, bits: u64) -> Self::V<S> {
+                let v = f32::v_splat_bits(s, bits);
+                [v, v]
+            }
+            #[inline(always)]
+            fn as_simd<S: Simd>(x: &[$t]) -> (&[S::u16s], &[$t]) {
+                let n = x.len() / Self::lanes::<S>() * Self::lanes::<S>();
+                let (body, tail) = x.split_at(n);
+                (bytemuck::cast_slice(body), tail)
+            }
+            #[inline(always)]
+            fn as_mut_simd<S: Simd>(x: &mut [$t]) -> (&mut [S::u16s], &mut [$t]) {
+                let n = x.len() / Self::lanes::<S>() * Self::lanes::<S>();
+                let (body, tail) = x.split_at_mut(n);
+                (bytemuck::cast_slice_mut(body), tail)
+            }
+            #[inline(always)]
+            fn load<S: Simd>(s: S, x: S::u16s) -> Self::V<S> {
+                widen::<S, $t>(s, x)
+            }
+            #[inline(always)]
+            fn store<S: Simd>(s: S, v: Self::V<S>) -> S::u16s {
+                narrow::<S, $t>(s, v)
+            }
+            #[inline(always)]
+            fn partial_load<S: Simd>(s: S, x: &[$t]) -> Self::V<S> {
+                widen::<S, $t>(s, load_u16s::<S>(bytemuck::cast_slice(x)))
+            }
+            #[inline(always)]
+            fn partial_store<S: Simd>(s: S, x: &mut [$t], v: Self::V<S>) {
+                let sv = narrow::<S, $t>(s, v);
+                let x: &mut [u8] = bytemuck::cast_slice_mut(x);
+                let n = x.len();
+                x.copy_from_slice(&bytemuck::bytes_of(&sv)[..n]);
+            }
+            #[inline(always)]
+            fn v_gt<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> {
+                MaskPair([f32::v_gt(s, a[0], b[0]), f32::v_gt(s, a[1], b[1])])
+            }
+            #[inline(always)]
+            fn v_ge<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> {
+                MaskPair([f32::v_ge(s, a[0], b[0]), f32::v_ge(s, a[1], b[1])])
+            }
+            #[inline(always)]
+            fn v_lt<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> {
+                MaskPair([f32::v_lt(s, a[0], b[0]), f32::v_lt(s, a[1], b[1])])
+            }
+            #[inline(always)]
+            fn v_le<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> {
+                MaskPair([f32::v_le(s, a[0], b[0]), f32::v_le(s, a[1], b[1])])
+            }
+            #[inline(always)]
+            fn v_eq<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> {
+                MaskPair([f32::v_eq(s, a[0], b[0]), f32::v_eq(s, a[1], b[1])])
+            }
+            #[inline(always)]
+            fn m_and<S: Simd>(s: S, a: Self::M<S>, b: Self::M<S>) -> Self::M<S> {
+                MaskPair([f32::m_and(s, a.0[0], b.0[0]), f32::m_and(s, a.0[1], b.0[1])])
+            }
+            #[inline(always)]
+            fn m_not<S: Simd>(s: S, a: Self::M<S>) -> Self::M<S> {
+                MaskPair([f32::m_not(s, a.0[0]), f32::m_not(s, a.0[1])])
+            }
+            #[inline(always)]
+            fn v_select<S: Simd>(s: S, m: Self::M<S>, t: Self::V<S>, f: Self::V<S>) -> Self::V<S> {
+                [
+                    f32::v_select(s, m.0[0], t[0], f[0]),
+                    f32::v_select(s, m.0[1], t[1], f[1]),
+                ]
+            }
+            #[inline(always)]
+            fn v_max_raw<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                [f32::v_max_raw(s, a[0], b[0]), f32::v_max_raw(s, a[1], b[1])]
+            }
+            #[inline(always)]
+            fn v_mul_raw<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                [f32::v_mul_raw(s, a[0], b[0]), f32::v_mul_raw(s, a[1], b[1])]
+            }
+            #[inline(always)]
+            fn v_and<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                [f32::v_and(s, a[0], b[0]), f32::v_and(s, a[1], b[1])]
+            }
+            #[inline(always)]
+            fn v_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                [f32::v_add(s, a[0], b[0]), f32::v_add(s, a[1], b[1])]
+            }
+            #[inline(always)]
+            fn v_reduce_max<S: Simd>(s: S, a: Self::V<S>) -> $t {
+                <$t as HalfFormat>::narrow(f32::v_reduce_max(s, f32::v_max_raw(s, a[0], a[1])))
+            }
+            #[inline(always)]
+            fn m_any<S: Simd>(s: S, m: Self::M<S>) -> bool {
+                f32::m_any(s, m.0[0]) || f32::m_any(s, m.0[1])
+            }
+            #[inline(always)]
+            fn u_splat<S: Simd>(s: S, x: u64) -> Self::U<S> {
+                let u = f32::u_splat(s, x);
+                [u, u]
+            }
+            #[inline(always)]
+            fn u_select<S: Simd>(s: S, m: Self::M<S>, t: Self::U<S>, f: Self::U<S>) -> Self::U<S> {
+                [
+                    f32::u_select(s, m.0[0], t[0], f[0]),
+                    f32::u_select(s, m.0[1], t[1], f[1]),
+                ]
+            }
+            #[inline(always)]
+            fn u_eq<S: Simd>(s: S, a: Self::U<S>, b: Self::U<S>) -> Self::M<S> {
+                MaskPair([f32::u_eq(s, a[0], b[0]), f32::u_eq(s, a[1], b[1])])
+            }
+            #[inline(always)]
+            fn u_add<S: Simd>(s: S, a: Self::U<S>, b: Self::U<S>) -> Self::U<S> {
+                [f32::u_add(s, a[0], b[0]), f32::u_add(s, a[1], b[1])]
+            }
+            #[inline(always)]
+            fn v_xor<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                [f32::v_xor(s, a[0], b[0]), f32::v_xor(s, a[1], b[1])]
+            }
+            /// The compute lanes are `f32`: their default NaN.
+            #[inline(always)]
+            fn default_nan_bits_u64() -> u64 {
+                f32::default_nan_bits_u64()
+            }
+            /// The compute lanes are `f32`: their sign bit.
+            #[inline(always)]
+            fn sign_mask_u64() -> u64 {
+                f32::sign_mask_u64()
+            }
+        }
+
+        impl MaskBits for $t {
+            #[inline(always)]
+            fn mask_to_bits<S: Simd>(s: S, m: Self::M<S>) -> u64 {
+                f32::mask_to_bits(s, m.0[0]) | (f32::mask_to_bits(s, m.0[1]) << S::F32_LANES)
+            }
+            #[inline(always)]
+            fn bits_to_mask<S: Simd>(s: S, bits: u64) -> Self::M<S> {
+                MaskPair([
+                    f32::bits_to_mask(s, bits),
+                    f32::bits_to_mask(s, bits >> S::F32_LANES),
+                ])
+            }
+        }
+
+        impl WideAcc for $t {
+            #[inline(always)]
+            fn per<S: Simd>() -> usize {
+                4
+            }
+            #[inline(always)]
+            fn acc_terms<S: Simd>(
+                s: S,
+                acc: &mut [S::f64s],
+                idx: usize,
+                z: Self::V<S>,
+                dy: Self::V<S>,
+            ) {
+                f32::acc_terms(s, acc, idx, z[0], dy[0]);
+                f32::acc_terms(s, acc, idx + 2, z[1], dy[1]);
+            }
+        }
+    };
+}
+
+impl_half!(bf16, "bf16", 0xffc0);
+impl_half!(f16, "f16", 0xfe00);

@@ -1,0 +1,371 @@
+//! Half precision (`bf16`, `f16`), exhaustively: every one of the 65,536 bit patterns through
+//! every op of the inventory on every backend, bit for bit against the reference; and the
+//! reference against `SPEC.md` section 7, computed here from the `f32` kernels: widen (exact),
+//! the `f32` op, round once to nearest-even (NaNs truncated).
+
+mod common;
+
+use common::*;
+use rectifier::halves::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16};
+use rectifier::inventory::{Args, Op, Params};
+use rectifier::{
+    Backend, ChannelLayout, Element, MaxoutGradMode, MaxoutLayout, Rectifier, Subgradient, bf16,
+    f16, mask_words,
+};
+
+/// All 65,536 patterns, in order.
+fn all<T: Element<Bits = u16>>() -> Vec<T> {
+    (0..=u16::MAX).map(T::from_bits).collect()
+}
+
+/// All 65,536 patterns in another order (`i * 40503 mod 2^16`, a bijection), so that `z[i]` and
+/// `dy[i]` meet in many combinations while each stream still holds every pattern once.
+fn shuffled<T: Element<Bits = u16>>() -> Vec<T> {
+    (0..=u16::MAX as u32)
+        .map(|i| T::from_bits((i.wrapping_mul(40503) & 0xffff) as u16))
+        .collect()
+}
+
+/// One op's outputs: `dst`, `da`, the mask, or the error.
+type Outcome = Result<(Vec<u16>, Vec<u16>, Vec<u64>), String>;
+
+fn bits<T: Element<Bits = u16>>(x: &[T]) -> Vec<u16> {
+    x.iter().map(|v| v.to_bits()).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_elementwise<T: TestElement + Element<Bits = u16>>(
+    op: Op,
+    r: Rectifier,
+    z: &[T],
+    dy: &[T],
+    slope: T,
+    slopes: &[T],
+    sub: Subgradient,
+    mask_in: &[u64],
+) -> Outcome {
+    let n = z.len();
+    let mut dst: Vec<T> = if op.inplace() {
+        if op.backward() || op.from_mask() {
+            dy.to_vec()
+        } else {
+            z.to_vec()
+        }
+    } else {
+        vec![canary::<T>(); n]
+    };
+    let mut da = vec![canary::<T>(); slopes.len()];
+    let mut mask = mask_in.to_vec();
+    let src = if op.backward() || op.from_mask() {
+        dy
+    } else {
+        z
+    };
+    let args = Args {
+        src,
+        dst: &mut dst,
+        z,
+        sub,
+        da: &mut da,
+        mask: &mut mask,
+        slope,
+        slopes,
+        layout: ChannelLayout::ChannelsLast,
+        ..Args::default()
+    };
+    op.call(r, args).map_err(|e| e.to_string())?;
+    Ok((bits(&dst), bits(&da), mask))
+}
+
+/// Every element-wise op (forward, backward, mask, slope gradient), every backend, both
+/// subgradients, several slopes: every pattern as `z` and as `dy`.
+fn every_elementwise_op<T: TestElement + Element<Bits = u16>>() {
+    let z: Vec<T> = all();
+    let dy: Vec<T> = shuffled();
+    let n = z.len();
+    let mut rng = Rng(0x5eed ^ T::NAME.len() as u64);
+    let mask_in: Vec<u64> = (0..mask_words(n)).map(|_| rng.next_u64()).collect();
+    let reference = reference();
+    let slopes_all = T::slopes();
+    for &op in Op::ALL.iter().filter(|op| op.params().elementwise()) {
+        for sub in [Subgradient::Left, Subgradient::Right] {
+            for (si, &slope) in slopes_all.iter().enumerate() {
+                // Ops without slopes need one pass; PReLU takes 1, 3 or 4 channels.
+                if op.params() == Params::None && si > 0 {
+                    break;
+                }
+                let slopes: Vec<T> = (0..[1, 4, 2][si % 3])
+                    .map(|c| slopes_all[(si + c) % slopes_all.len()])
+                    .collect();
+                let want = run_elementwise(op, reference, &z, &dy, slope, &slopes, sub, &mask_in);
+                for r in simd_backends() {
+                    let got = run_elementwise(op, r, &z, &dy, slope, &slopes, sub, &mask_in);
+                    if got != want {
+                        let first = match (&got, &want) {
+                            (Ok(g), Ok(w)) => (0..n).find(|&i| g.0[i] != w.0[i]).map(|i| {
+                                format!(
+                                    "first at {i}: z {:#06x} dy {:#06x}: got {:#06x}, want {:#06x}",
+                                    z[i].to_bits(),
+                                    dy[i].to_bits(),
+                                    g.0[i],
+                                    w.0[i]
+                                )
+                            }),
+                            _ => None,
+                        };
+                        panic!(
+                            "{} {} on {} ({sub:?}, slope {slope:?}, {} channels) differs from \
+                             the reference: {first:?} (da or mask or error: {:?} vs {:?})",
+                            op.name(),
+                            T::NAME,
+                            r.backend(),
+                            slopes.len(),
+                            got.as_ref().map(|g| (&g.1, g.2 == mask_in)),
+                            want.as_ref().map(|w| (&w.1, w.2 == mask_in)),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_pattern_every_elementwise_op_bf16() {
+    every_elementwise_op::<bf16>();
+}
+
+#[test]
+fn every_pattern_every_elementwise_op_f16() {
+    every_elementwise_op::<f16>();
+}
+
+/// Maxout forward (values and `u32` indices) and backward (both modes), both layouts,
+/// `k` in {1, 2, 3, 4, 8, 16}: every pattern in `z`, every backend against the reference.
+fn every_maxout<T: TestElement + Element<Bits = u16>>() {
+    let z: Vec<T> = shuffled();
+    let n = z.len();
+    let reference = reference();
+    for k in [1, 2, 3, 4, 8, 16] {
+        let g = n / k;
+        let z = &z[..g * k];
+        for layout in [MaxoutLayout::Interleaved, MaxoutLayout::Planar] {
+            let forward = |r: Rectifier| {
+                let (mut v, mut ix) = (vec![canary::<T>(); g], vec![u32::MAX; g]);
+                r.maxout(z, k, layout, &mut v, &mut ix).unwrap();
+                (bits(&v), ix)
+            };
+            let (want_v, want_ix) = forward(reference);
+            let dy: Vec<T> = all::<T>()[..g].to_vec();
+            let dx0: Vec<T> = all::<T>()[n - g * k..].to_vec();
+            let backward = |r: Rectifier, mode: MaxoutGradMode| {
+                let mut dx = dx0.clone();
+                r.maxout_backward(&dy, &want_ix, k, layout, &mut dx, mode)
+                    .unwrap();
+                bits(&dx)
+            };
+            for r in simd_backends() {
+                let ctx = format!("{} k {k} {layout:?} on {}", T::NAME, r.backend());
+                let (v, ix) = forward(r);
+                assert!(v == want_v, "maxout values {ctx}");
+                assert!(ix == want_ix, "maxout indices {ctx}");
+                for mode in [MaxoutGradMode::Overwrite, MaxoutGradMode::Accumulate] {
+                    assert!(
+                        backward(r, mode) == backward(reference, mode),
+                        "maxout_backward {mode:?} {ctx}"
+                    );
+                }
+            }
+            // Maxout is exact on the bits: every value is one of its group's elements.
+            for (gi, &j) in want_ix.iter().enumerate() {
+                let p = match layout {
+                    MaxoutLayout::Interleaved => gi * k + j as usize,
+                    MaxoutLayout::Planar => j as usize * g + gi,
+                };
+                assert_eq!(want_v[gi], z[p].to_bits(), "k {k} {layout:?} group {gi}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_pattern_maxout_bf16() {
+    every_maxout::<bf16>();
+}
+
+#[test]
+fn every_pattern_maxout_f16() {
+    every_maxout::<f16>();
+}
+
+/// A half format's own conversions, for the rule below.
+trait Half: TestElement + Element<Bits = u16> {
+    fn widen(self) -> f32;
+    fn narrow(x: f32) -> Self;
+    /// The `half` crate's rounding (an independent implementation) of a non-NaN `f32`.
+    fn half_crate_round(x: f32) -> u16;
+    /// The `half` crate's widening of a non-NaN value.
+    fn half_crate_widen(self) -> f32;
+}
+
+impl Half for bf16 {
+    fn widen(self) -> f32 {
+        bf16_to_f32(self.to_bits())
+    }
+    fn narrow(x: f32) -> Self {
+        bf16::from_bits(f32_to_bf16(x))
+    }
+    fn half_crate_round(x: f32) -> u16 {
+        bf16::from_f32(x).to_bits()
+    }
+    fn half_crate_widen(self) -> f32 {
+        self.to_f32()
+    }
+}
+
+impl Half for f16 {
+    fn widen(self) -> f32 {
+        f16_to_f32(self.to_bits())
+    }
+    fn narrow(x: f32) -> Self {
+        f16::from_bits(f32_to_f16(x))
+    }
+    fn half_crate_round(x: f32) -> u16 {
+        f16::from_f32(x).to_bits()
+    }
+    fn half_crate_widen(self) -> f32 {
+        self.to_f32()
+    }
+}
+
+/// The reference of every forward and backward op equals "widen, the `f32` op, round once",
+/// where the `f32` op runs through the crate's `f32` API; and the conversions agree with the
+/// `half` crate (an independent implementation) on every non-NaN value, and keep NaN bits.
+fn follows_the_f32_rule<T: Half>() {
+    let scalar = Rectifier::new(Backend::Scalar).unwrap();
+    let z: Vec<T> = all();
+    let dy: Vec<T> = shuffled();
+    let (zf, dyf): (Vec<f32>, Vec<f32>) = (
+        z.iter().map(|v| v.widen()).collect(),
+        dy.iter().map(|v| v.widen()).collect(),
+    );
+    for (v, w) in z.iter().zip(&zf) {
+        if !w.is_nan() {
+            assert_eq!(w.to_bits(), T::half_crate_widen(*v).to_bits(), "widen");
+            assert_eq!(
+                T::half_crate_round(*w),
+                v.to_bits(),
+                "widen of {:#06x}",
+                v.to_bits()
+            );
+        } else {
+            assert_eq!(T::narrow(*w).to_bits(), v.to_bits(), "NaN round trip");
+        }
+    }
+    let n = z.len();
+    for op in [
+        Op::Relu,
+        Op::LeakyRelu,
+        Op::Abs,
+        Op::Prelu,
+        Op::ReluBackward,
+        Op::LeakyReluBackward,
+        Op::AbsBackward,
+        Op::PreluBackward,
+    ] {
+        for sub in [Subgradient::Left, Subgradient::Right] {
+            for &slope in &T::slopes() {
+                let slopes = [slope];
+                let mut got = vec![T::ZERO; n];
+                let src = if op.backward() { &dy } else { &z };
+                op.call(
+                    scalar,
+                    Args {
+                        src,
+                        dst: &mut got,
+                        z: &z,
+                        sub,
+                        slope,
+                        slopes: &slopes,
+                        ..Args::default()
+                    },
+                )
+                .unwrap();
+                let mut wide = vec![0.0f32; n];
+                let srcf = if op.backward() { &dyf } else { &zf };
+                let (af, asf) = (slope.widen(), [slope.widen()]);
+                op.call(
+                    scalar,
+                    Args {
+                        src: srcf,
+                        dst: &mut wide,
+                        z: &zf,
+                        sub,
+                        slope: af,
+                        slopes: &asf,
+                        ..Args::default()
+                    },
+                )
+                .unwrap();
+                for i in 0..n {
+                    let w = T::narrow(wide[i]);
+                    assert_eq!(
+                        got[i].to_bits(),
+                        w.to_bits(),
+                        "{} {} {sub:?} slope {slope:?}: z {:#06x} dy {:#06x}",
+                        op.name(),
+                        T::NAME,
+                        z[i].to_bits(),
+                        dy[i].to_bits()
+                    );
+                    if !wide[i].is_nan() {
+                        assert_eq!(w.to_bits(), T::half_crate_round(wide[i]), "rounding");
+                    }
+                }
+                if op.params() == Params::None {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn reference_is_the_f32_rule_bf16() {
+    follows_the_f32_rule::<bf16>();
+}
+
+#[test]
+fn reference_is_the_f32_rule_f16() {
+    follows_the_f32_rule::<f16>();
+}
+
+/// The NaN rules of `SPEC.md` section 7 on a few literal cases.
+#[test]
+fn nan_rules_literal() {
+    let r = Rectifier::new(Backend::Scalar).unwrap();
+    for r in std::iter::once(r).chain(simd_backends()) {
+        // relu keeps a signalling NaN's bits; leaky_relu quiets it (the f32 product does).
+        let z = [bf16::from_bits(0x7f81), bf16::from_bits(0xff80)];
+        let mut y = [bf16::ZERO; 2];
+        r.relu(&z, &mut y).unwrap();
+        assert_eq!(bits(&y), [0x7f81, 0x0000]);
+        r.leaky_relu(&z, &mut y, bf16::from_f32(0.5)).unwrap();
+        assert_eq!(bits(&y), [0x7fc1, 0xff80]);
+        let z = [f16::from_bits(0x7c01), f16::from_bits(0xfc00)];
+        let mut y = [f16::ZERO; 2];
+        r.relu(&z, &mut y).unwrap();
+        assert_eq!(bits(&y), [0x7c01, 0x0000]);
+        r.leaky_relu(&z, &mut y, f16::from_f32(0.5)).unwrap();
+        assert_eq!(bits(&y), [0x7e01, 0xfc00]);
+        // The invalid product -inf * 0 is the narrowed x86 default NaN.
+        let mut y = [bf16::ZERO; 1];
+        r.leaky_relu(&[bf16::from_bits(0xff80)], &mut y, bf16::ZERO)
+            .unwrap();
+        assert_eq!(y[0].to_bits(), 0xffc0, "{}", r.backend());
+        let mut y = [f16::ZERO; 1];
+        r.leaky_relu(&[f16::from_bits(0xfc00)], &mut y, f16::ZERO)
+            .unwrap();
+        assert_eq!(y[0].to_bits(), 0xfe00, "{}", r.backend());
+    }
+}
