@@ -70,6 +70,8 @@ fn bench_dtype<T: Naive>(c: &mut Criterion) {
 fn kernels(c: &mut Criterion) {
     bench_dtype::<f32>(c);
     bench_dtype::<f64>(c);
+    bench_dtype::<rectifier::bf16>(c);
+    bench_dtype::<rectifier::f16>(c);
 }
 
 criterion_group!(benches, kernels);

@@ -39,7 +39,7 @@ struct Config {
 fn usage() -> ! {
     eprintln!(
         "usage: throughput [--quick] [--json FILE] [--sizes N,N,..] [--ops NAME,..] \
-         [--backends NAME,..] [--dtypes f32,f64] [--budget-ms MS] [--threads N,N,..]\n\
+         [--backends NAME,..] [--dtypes f32,f64,bf16,f16] [--budget-ms MS] [--threads N,N,..]\n\
          --threads: thread counts of the kernel rows (default: 1, and 1..=cores at 64 Mi and up)\n\
          ops: {}\nbackends: scalar, avx2, avx512, neon, memcpy, naive, naive_native",
         Op::ALL
@@ -481,6 +481,8 @@ fn main() {
         match dt.as_str() {
             "f32" => run_dtype::<f32>(&cfg, &mut rows, &mut progress),
             "f64" => run_dtype::<f64>(&cfg, &mut rows, &mut progress),
+            "bf16" => run_dtype::<rectifier::bf16>(&cfg, &mut rows, &mut progress),
+            "f16" => run_dtype::<rectifier::f16>(&cfg, &mut rows, &mut progress),
             other => {
                 eprintln!("unknown dtype {other:?}");
                 usage()

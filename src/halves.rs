@@ -133,36 +133,66 @@ mod x86 {
 
     const QUIET_F32: i32 = 0x0040_0000;
 
-    /// 16 `f16` -> 16 `f32`, exact. AVX-512 F/BW/VL.
+    /// 32 `f16` -> 2 x 16 `f32`, exact. AVX-512 F/BW.
     #[inline(always)]
-    pub unsafe fn f16_widen_v4(h: __m256i) -> __m512 {
-        // SAFETY: the caller guarantees AVX-512 F/BW/VL.
+    pub unsafe fn f16_widen_v4(x: __m512i) -> [__m512; 2] {
+        // SAFETY: the caller guarantees AVX-512 F/BW.
         unsafe {
-            let f = _mm512_castps_si512(_mm512_cvtph_ps(h));
-            let m = _mm256_and_si256(h, _mm256_set1_epi16(0x7fff));
-            // Signalling NaNs: `vcvtph2ps` set their quiet bit; clear it again.
-            let snan = _mm256_cmpgt_epu16_mask(m, _mm256_set1_epi16(0x7c00))
-                & _mm256_cmplt_epu16_mask(m, _mm256_set1_epi16(0x7e00));
-            _mm512_castsi512_ps(_mm512_mask_xor_epi32(
-                f,
-                snan,
-                f,
-                _mm512_set1_epi32(QUIET_F32),
-            ))
+            let lo = _mm512_cvtph_ps(_mm512_castsi512_si256(x));
+            let hi = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(x));
+            // Signalling NaNs (`|h|` in `0x7c01..=0x7dff`): `vcvtph2ps` set their quiet bit;
+            // clear it again. (Rare: one compare decides, the fix is off the hot path.)
+            let m = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
+            let d = _mm512_sub_epi16(m, _mm512_set1_epi16(0x7c01));
+            let snan: __mmask32 = _mm512_cmplt_epu16_mask(d, _mm512_set1_epi16(0x1ff));
+            if snan == 0 {
+                return [lo, hi];
+            }
+            let q = _mm512_set1_epi32(QUIET_F32);
+            // (Macros, not closures: closures do not inherit the target features.)
+            macro_rules! fix {
+                ($v:expr, $k:expr) => {
+                    _mm512_castsi512_ps(_mm512_mask_xor_epi32(
+                        _mm512_castps_si512($v),
+                        $k,
+                        _mm512_castps_si512($v),
+                        q,
+                    ))
+                };
+            }
+            [
+                fix!(lo, snan as __mmask16),
+                fix!(hi, (snan >> 16) as __mmask16),
+            ]
         }
     }
 
-    /// 16 `f32` -> 16 `f16`, to nearest-even, NaNs truncated. AVX-512 F/BW/VL.
+    /// 2 x 16 `f32` -> 32 `f16`, to nearest-even, NaNs truncated. AVX-512 F/BW.
     #[inline(always)]
-    pub unsafe fn f16_narrow_v4(v: __m512) -> __m256i {
-        // SAFETY: the caller guarantees AVX-512 F/BW/VL.
+    pub unsafe fn f16_narrow_v4(a: __m512, b: __m512) -> __m512i {
+        // SAFETY: the caller guarantees AVX-512 F/BW.
         unsafe {
-            let h = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
-            let y = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fff_ffff));
-            // NaNs without the quiet bit: `vcvtps2ph` set it; clear it again.
-            let snan = _mm512_cmpgt_epu32_mask(y, _mm512_set1_epi32(0x7f80_0000))
-                & _mm512_cmplt_epu32_mask(y, _mm512_set1_epi32(0x7fc0_0000));
-            _mm256_mask_mov_epi16(h, snan, _mm256_xor_si256(h, _mm256_set1_epi16(0x200)))
+            const R: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+            let h = _mm512_inserti64x4::<1>(
+                _mm512_castsi256_si512(_mm512_cvtps_ph::<R>(a)),
+                _mm512_cvtps_ph::<R>(b),
+            );
+            // `vcvtps2ph` quiets NaNs; where the `f32` NaN had its quiet bit clear, clear it
+            // again. Any NaN at all is rare: one compare on the result decides.
+            let m = _mm512_and_si512(h, _mm512_set1_epi16(0x7fff));
+            if _mm512_cmpgt_epu16_mask(m, _mm512_set1_epi16(0x7c00)) == 0 {
+                return h;
+            }
+            macro_rules! snan {
+                ($v:expr) => {{
+                    let y =
+                        _mm512_and_si512(_mm512_castps_si512($v), _mm512_set1_epi32(0x7fff_ffff));
+                    _mm512_cmpgt_epu32_mask(y, _mm512_set1_epi32(0x7f80_0000))
+                        & _mm512_cmplt_epu32_mask(y, _mm512_set1_epi32(0x7fc0_0000))
+                }};
+            }
+            let k = _mm512_kunpackw(snan!(b) as __mmask32, snan!(a) as __mmask32);
+            _mm512_mask_mov_epi16(h, k, _mm512_xor_si512(h, _mm512_set1_epi16(0x200)))
         }
     }
 
@@ -282,7 +312,7 @@ pub(crate) fn widen<S: Simd, H: HalfFormat>(s: S, x: S::u16s) -> [S::f32s; 2] {
                 let x: __m512i = tc(&x);
                 let (lo, hi) = (_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64::<1>(x));
                 let r = if H::F16 {
-                    [x86::f16_widen_v4(lo), x86::f16_widen_v4(hi)]
+                    x86::f16_widen_v4(x)
                 } else {
                     [x86::bf16_widen_v4(lo), x86::bf16_widen_v4(hi)]
                 };
@@ -297,7 +327,14 @@ pub(crate) fn widen<S: Simd, H: HalfFormat>(s: S, x: S::u16s) -> [S::f32s; 2] {
                 let x: __m256i = tc(&x);
                 let (lo, hi) = (_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x));
                 let r = if H::F16 {
-                    [x86::f16_widen_v3(lo), x86::f16_widen_v3(hi)]
+                    // Any NaN among the 16? (Rare: then the exact fix per half.)
+                    let m = _mm256_and_si256(x, _mm256_set1_epi16(0x7fff));
+                    let nan = _mm256_cmpgt_epi16(m, _mm256_set1_epi16(0x7c00));
+                    if _mm256_testz_si256(nan, nan) == 1 {
+                        [_mm256_cvtph_ps(lo), _mm256_cvtph_ps(hi)]
+                    } else {
+                        [x86::f16_widen_v3(lo), x86::f16_widen_v3(hi)]
+                    }
                 } else {
                     [x86::bf16_widen_v3(lo), x86::bf16_widen_v3(hi)]
                 };
@@ -329,10 +366,7 @@ pub(crate) fn narrow<S: Simd, H: HalfFormat>(s: S, v: [S::f32s; 2]) -> S::u16s {
             unsafe {
                 let [a, b]: [__m512; 2] = tc(&v);
                 let r = if H::F16 {
-                    _mm512_inserti64x4::<1>(
-                        _mm512_castsi256_si512(x86::f16_narrow_v4(a)),
-                        x86::f16_narrow_v4(b),
-                    )
+                    x86::f16_narrow_v4(a, b)
                 } else {
                     x86::high_halves_v4(x86::bf16_round_v4(a), x86::bf16_round_v4(b))
                 };
@@ -345,7 +379,16 @@ pub(crate) fn narrow<S: Simd, H: HalfFormat>(s: S, v: [S::f32s; 2]) -> S::u16s {
             unsafe {
                 let [a, b]: [__m256; 2] = tc(&v);
                 let r = if H::F16 {
-                    _mm256_set_m128i(x86::f16_narrow_v3(b), x86::f16_narrow_v3(a))
+                    const R: i32 = _MM_FROUND_TO_NEAREST_INT;
+                    let h = _mm256_set_m128i(_mm256_cvtps_ph::<R>(b), _mm256_cvtps_ph::<R>(a));
+                    // Any NaN result? (Rare: then the exact fix per half.)
+                    let m = _mm256_and_si256(h, _mm256_set1_epi16(0x7fff));
+                    let nan = _mm256_cmpgt_epi16(m, _mm256_set1_epi16(0x7c00));
+                    if _mm256_testz_si256(nan, nan) == 1 {
+                        h
+                    } else {
+                        _mm256_set_m128i(x86::f16_narrow_v3(b), x86::f16_narrow_v3(a))
+                    }
                 } else {
                     x86::pack_v3(x86::bf16_round_v3(a), x86::bf16_round_v3(b))
                 };

@@ -56,6 +56,40 @@ fn naive_grad<T: Copy>(
     }
 }
 
+/// `abs` as a user would call it: the inherent method of `f32`/`f64`; the half types have none,
+/// so through `f32` (`bf16::from_f32(z.to_f32().abs())`).
+trait NaiveAbs {
+    fn abs(self) -> Self;
+}
+
+impl NaiveAbs for f32 {
+    #[inline(always)]
+    fn abs(self) -> f32 {
+        f32::abs(self)
+    }
+}
+
+impl NaiveAbs for f64 {
+    #[inline(always)]
+    fn abs(self) -> f64 {
+        f64::abs(self)
+    }
+}
+
+impl NaiveAbs for rectifier::bf16 {
+    #[inline(always)]
+    fn abs(self) -> Self {
+        Self::from_f32(self.to_f32().abs())
+    }
+}
+
+impl NaiveAbs for rectifier::f16 {
+    #[inline(always)]
+    fn abs(self) -> Self {
+        Self::from_f32(self.to_f32().abs())
+    }
+}
+
 macro_rules! naive_impl {
     ($t:ty) => {
         impl Naive for $t {
@@ -90,24 +124,26 @@ macro_rules! naive_impl {
                         mask.fill(0);
                         for i in 0..dst.len() {
                             let z = if inplace { dst[i] } else { src[i] };
-                            let pos = z > 0.0;
+                            let pos = z > <$t as Element>::ZERO;
                             dst[i] = if pos {
                                 z
                             } else if leaky {
                                 a * z
                             } else {
-                                0.0
+                                <$t as Element>::ZERO
                             };
                             mask[i / 64] |= (pos as u64) << (i % 64);
                         }
                     }
-                    Op::ReluBackwardFromMask | Op::ReluBackwardFromMaskInplace => naive_grad(
-                        src,
-                        src,
-                        dst,
-                        inplace,
-                        |_, dy, i| if bit(mask, i) { dy } else { 0.0 },
-                    ),
+                    Op::ReluBackwardFromMask | Op::ReluBackwardFromMaskInplace => {
+                        naive_grad(src, src, dst, inplace, |_, dy, i| {
+                            if bit(mask, i) {
+                                dy
+                            } else {
+                                <$t as Element>::ZERO
+                            }
+                        })
+                    }
                     Op::LeakyReluBackwardFromMask | Op::LeakyReluBackwardFromMaskInplace => {
                         naive_grad(src, src, dst, inplace, |_, dy, i| {
                             if bit(mask, i) { dy } else { a * dy }
@@ -117,7 +153,7 @@ macro_rules! naive_impl {
                         mask.fill(0);
                         for i in 0..dst.len() {
                             let z = if inplace { dst[i] } else { src[i] };
-                            let pos = z > 0.0;
+                            let pos = z > <$t as Element>::ZERO;
                             dst[i] = if pos { z } else { slopes[channel(i)] * z };
                             mask[i / 64] |= (pos as u64) << (i % 64);
                         }
@@ -134,46 +170,54 @@ macro_rules! naive_impl {
                     Op::ReluBackward
                     | Op::ReluBackwardInplace
                     | Op::ReluBackwardFromOutput
-                    | Op::ReluBackwardFromOutputInplace => naive_grad(
-                        z,
-                        src,
-                        dst,
-                        inplace,
-                        |z, dy, _| if z > 0.0 { dy } else { 0.0 },
-                    ),
+                    | Op::ReluBackwardFromOutputInplace => {
+                        naive_grad(z, src, dst, inplace, |z, dy, _| {
+                            if z > <$t as Element>::ZERO {
+                                dy
+                            } else {
+                                <$t as Element>::ZERO
+                            }
+                        })
+                    }
                     Op::LeakyReluBackward
                     | Op::LeakyReluBackwardInplace
                     | Op::LeakyReluBackwardFromOutput
-                    | Op::LeakyReluBackwardFromOutputInplace => naive_grad(
-                        z,
-                        src,
-                        dst,
-                        inplace,
-                        |z, dy, _| if z > 0.0 { dy } else { a * dy },
-                    ),
+                    | Op::LeakyReluBackwardFromOutputInplace => {
+                        naive_grad(z, src, dst, inplace, |z, dy, _| {
+                            if z > <$t as Element>::ZERO {
+                                dy
+                            } else {
+                                a * dy
+                            }
+                        })
+                    }
                     Op::AbsBackward | Op::AbsBackwardInplace => {
                         naive_grad(z, src, dst, inplace, |z, dy, _| {
-                            if z > 0.0 {
+                            if z > <$t as Element>::ZERO {
                                 dy
-                            } else if z < 0.0 {
+                            } else if z < <$t as Element>::ZERO {
                                 -dy
                             } else {
-                                0.0
+                                <$t as Element>::ZERO
                             }
                         })
                     }
                     Op::PreluBackwardWithSlopeGrad | Op::PreluBackwardWithSlopeGradInplace => {
                         // The two-pass version: the slope gradient (reading dy before it is
                         // overwritten), then dx.
-                        da.fill(0.0);
+                        da.fill(<$t as Element>::ZERO);
                         let dy: &[$t] = if inplace { &*dst } else { src };
                         for (i, (&z, &dy)) in z.iter().zip(dy).enumerate() {
-                            if z <= 0.0 {
+                            if z <= <$t as Element>::ZERO {
                                 da[channel(i)] += z * dy;
                             }
                         }
                         naive_grad(z, src, dst, inplace, |z, dy, i| {
-                            if z > 0.0 { dy } else { slopes[channel(i)] * dy }
+                            if z > <$t as Element>::ZERO {
+                                dy
+                            } else {
+                                slopes[channel(i)] * dy
+                            }
                         })
                     }
                     Op::PreluBackward
@@ -181,20 +225,36 @@ macro_rules! naive_impl {
                     | Op::PreluBackwardFromOutput
                     | Op::PreluBackwardFromOutputInplace => {
                         naive_grad(z, src, dst, inplace, |z, dy, i| {
-                            if z > 0.0 { dy } else { slopes[channel(i)] * dy }
+                            if z > <$t as Element>::ZERO {
+                                dy
+                            } else {
+                                slopes[channel(i)] * dy
+                            }
                         })
                     }
-                    Op::Relu => dst.iter_mut().zip(src).for_each(|(y, &z)| *y = z.max(0.0)),
-                    Op::ReluInplace => dst.iter_mut().for_each(|y| *y = y.max(0.0)),
+                    Op::Relu => dst
+                        .iter_mut()
+                        .zip(src)
+                        .for_each(|(y, &z)| *y = z.max(<$t as Element>::ZERO)),
+                    Op::ReluInplace => dst
+                        .iter_mut()
+                        .for_each(|y| *y = y.max(<$t as Element>::ZERO)),
                     Op::LeakyRelu => dst
                         .iter_mut()
                         .zip(src)
-                        .for_each(|(y, &z)| *y = if z > 0.0 { z } else { a * z }),
-                    Op::LeakyReluInplace => dst
+                        .for_each(|(y, &z)| *y = if z > <$t as Element>::ZERO { z } else { a * z }),
+                    Op::LeakyReluInplace => dst.iter_mut().for_each(|y| {
+                        *y = if *y > <$t as Element>::ZERO {
+                            *y
+                        } else {
+                            a * *y
+                        }
+                    }),
+                    Op::Abs => dst
                         .iter_mut()
-                        .for_each(|y| *y = if *y > 0.0 { *y } else { a * *y }),
-                    Op::Abs => dst.iter_mut().zip(src).for_each(|(y, &z)| *y = z.abs()),
-                    Op::AbsInplace => dst.iter_mut().for_each(|y| *y = y.abs()),
+                        .zip(src)
+                        .for_each(|(y, &z)| *y = NaiveAbs::abs(z)),
+                    Op::AbsInplace => dst.iter_mut().for_each(|y| *y = NaiveAbs::abs(*y)),
                     Op::Prelu | Op::PreluInplace => {
                         let inplace = op == Op::PreluInplace;
                         match layout {
@@ -202,14 +262,14 @@ macro_rules! naive_impl {
                                 for (i, y) in dst.iter_mut().enumerate() {
                                     let z = if inplace { *y } else { src[i] };
                                     let a = slopes[i % c];
-                                    *y = if z > 0.0 { z } else { a * z };
+                                    *y = if z > <$t as Element>::ZERO { z } else { a * z };
                                 }
                             }
                             ChannelLayout::ChannelsFirst { spatial } => {
                                 for (i, y) in dst.iter_mut().enumerate() {
                                     let z = if inplace { *y } else { src[i] };
                                     let a = slopes[(i / spatial) % c];
-                                    *y = if z > 0.0 { z } else { a * z };
+                                    *y = if z > <$t as Element>::ZERO { z } else { a * z };
                                 }
                             }
                         }
@@ -274,7 +334,7 @@ macro_rules! naive_impl {
                     }
                     (Op::MaxoutBackward, _) => {
                         let groups = src.len();
-                        dst.fill(0.0);
+                        dst.fill(<$t as Element>::ZERO);
                         for (g, (&d, &i)) in src.iter().zip(indices.iter()).enumerate() {
                             let p = match layout {
                                 MaxoutLayout::Interleaved => g * k + i as usize,
@@ -291,6 +351,8 @@ macro_rules! naive_impl {
 }
 naive_impl!(f32);
 naive_impl!(f64);
+naive_impl!(rectifier::bf16);
+naive_impl!(rectifier::f16);
 
 /// The naive loop compiled for AVX-512 (what `-C target-cpu=native` gives naive code here).
 #[cfg(target_arch = "x86_64")]

@@ -825,6 +825,80 @@ fn group_reduce<S: Simd, T: Element, const FAST: bool>(
     (best, at, FAST && any_nan_in::<S, T>(s, sum))
 }
 
+/// `src` (a half format) widened into `dst` (same length), exactly.
+#[inline(always)]
+fn widen_into<S: Simd, T: Element>(s: S, src: &[T], dst: &mut [f32]) {
+    let lanes = T::lanes::<S>();
+    // The half formats compute on `lanes` `f32` lanes, in order.
+    debug_assert!(!T::NATIVE && size_of::<T::V<S>>() == lanes * 4);
+    let (vs, tail) = T::as_simd::<S>(src);
+    let (body, rest) = dst.split_at_mut(vs.len() * lanes);
+    for (v, out) in vs.iter().zip(body.chunks_exact_mut(lanes)) {
+        let w = T::load(s, *v);
+        out.copy_from_slice(bytemuck::cast_slice(core::slice::from_ref(&w)));
+    }
+    if !tail.is_empty() {
+        let w = T::partial_load(s, tail);
+        rest.copy_from_slice(
+            &bytemuck::cast_slice::<_, f32>(core::slice::from_ref(&w))[..tail.len()],
+        );
+    }
+}
+
+/// `src` (`f32` values of a half format) narrowed into `dst` (same length): exact.
+#[inline(always)]
+fn narrow_from<S: Simd, T: Element>(s: S, src: &[f32], dst: &mut [T]) {
+    let lanes = T::lanes::<S>();
+    debug_assert!(!T::NATIVE && size_of::<T::V<S>>() == lanes * 4);
+    let (ds, dt) = T::as_mut_simd::<S>(dst);
+    let (body, rest) = src.split_at(ds.len() * lanes);
+    for (d, w) in ds.iter_mut().zip(body.chunks_exact(lanes)) {
+        *d = T::store(s, bytemuck::pod_read_unaligned(bytemuck::cast_slice(w)));
+    }
+    if !dt.is_empty() {
+        let mut buf = [0.0f32; 64];
+        buf[..rest.len()].copy_from_slice(rest);
+        let v = bytemuck::pod_read_unaligned(bytemuck::cast_slice(&buf[..lanes]));
+        T::partial_store(s, dt, v);
+    }
+}
+
+/// Elements of `z` per block of [`interleaved_via_f32`] (in L1 as `f32`).
+const VIA_F32_BLOCK: usize = 4096;
+
+/// The interleaved layout of the half formats: blocks of groups widened to `f32` (exact), the
+/// `f32` kernel (its register transposes, permutes and gathers work on `f32` lanes), and the
+/// values narrowed back (exact: each is one of its group's elements). Indices are the `f32`
+/// kernel's, since the values and their order are the same.
+#[inline(always)]
+fn interleaved_via_f32<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    k: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    let groups = values.len();
+    let block = (VIA_F32_BLOCK / k).max(1).min(groups);
+    let mut zbuf = vec![0.0f32; block * k];
+    let mut vbuf = vec![0.0f32; block];
+    let f32_lanes = S::F32_LANES;
+    let mut g = 0;
+    while g < groups {
+        let len = block.min(groups - g);
+        let (zb, vb) = (&mut zbuf[..len * k], &mut vbuf[..len]);
+        widen_into::<S, T>(s, &z[g * k..(g + len) * k], zb);
+        let ixb: &mut [I] = if IDX { &mut ix[g..g + len] } else { &mut [] };
+        if k <= 16 || k < 2 * f32_lanes {
+            interleaved_small::<S, f32, I, IDX>(s, zb, k, vb, ixb);
+        } else {
+            interleaved_large::<S, f32, I, IDX>(s, zb, k, vb, ixb);
+        }
+        narrow_from::<S, T>(s, vb, &mut values[g..g + len]);
+        g += len;
+    }
+}
+
 /// Forward maxout on one backend; `values.len()` groups, `ix` of the same length when `IDX`.
 #[inline(always)]
 fn forward<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
@@ -838,6 +912,8 @@ fn forward<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     let lanes = T::lanes::<S>();
     if k == 1 || layout == MaxoutLayout::Planar {
         planar::<S, T, I, IDX>(s, z, k, values, ix)
+    } else if !T::NATIVE {
+        interleaved_via_f32::<S, T, I, IDX>(s, z, k, values, ix)
     } else if k <= 16 || k < 2 * lanes {
         interleaved_small::<S, T, I, IDX>(s, z, k, values, ix)
     } else {
