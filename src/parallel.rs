@@ -8,21 +8,34 @@
 //! element independently of the others, so the results are bit-identical for any thread count
 //! by construction; the tests check it anyway.
 //!
-//! Inputs below [`MIN_PARALLEL_ELEMS`] run on the calling thread without touching the pool.
+//! Maxout is cut at whole groups: interleaved `z` / `dx` into runs of groups, planar ones into
+//! ranges of groups (the same columns of every plane; about [`CHUNK_ELEMS`]` / k` groups, a
+//! multiple of 16). Every group's result depends on that group alone. Maxout backward first
+//! checks every index (itself in runs of indices across threads; the first bad index is the
+//! error, for any thread count) and writes nothing on error, then writes `dx` chunk by chunk.
+//!
+//! Inputs below [`MIN_PARALLEL_ELEMS`] elements run on the calling thread without touching the
+//! pool.
 
 use crate::backend::Backend;
 use crate::dispatch::{Kernel, run};
 
-/// A kernel whose work can be cut at element boundaries into independent kernels.
+/// A kernel whose work can be cut into independent kernels at unit boundaries: elements for
+/// most kernels; groups (columns across the `k` planes) for planar maxout, where each unit is
+/// `k` elements.
 #[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 pub(crate) trait Split: Sized {
-    /// The number of elements of the input.
+    /// The number of units of the input.
     fn len(&self) -> usize;
-    /// Cuts must be at multiples of this many elements (a channel period, a mask word...).
+    /// Cuts must be at multiples of this many units (a channel period, a mask word...).
     fn granule(&self) -> usize {
         1
     }
-    /// The kernels of elements `..mid` and `mid..`. `mid` is a multiple of [`Split::granule`].
+    /// Elements per unit (the threshold and the chunk length count elements).
+    fn unit_elems(&self) -> usize {
+        1
+    }
+    /// The kernels of units `..mid` and `mid..`. `mid` is a multiple of [`Split::granule`].
     fn split_at(self, mid: usize) -> (Self, Self);
 }
 
@@ -43,8 +56,20 @@ pub const CHUNK_ELEMS: usize = 256 << 10;
 /// of 16 elements (so chunk starts keep the 64-byte alignment of the buffer), about
 /// [`CHUNK_ELEMS`]. Depends on the shape only.
 pub fn chunk_len(granule: usize, _n: usize) -> usize {
+    chunk_units(granule, 1)
+}
+
+/// The chunk length, in units of `unit_elems` elements each, of an input cut at multiples of
+/// `granule` units: a multiple of `granule` and of 16 units, about [`CHUNK_ELEMS`] elements
+/// (at least one granule). With `unit_elems = 1`, [`chunk_len`]. Planar maxout cuts its
+/// groups (units of `k` elements) this way: 16 groups keep the 64-byte alignment of `f32`
+/// planes whose group count is a multiple of 16. Depends on the shape only.
+pub(crate) fn chunk_units(granule: usize, unit_elems: usize) -> usize {
     let unit = lcm(granule.max(1), 16);
-    unit * CHUNK_ELEMS.div_ceil(unit).max(1)
+    unit * CHUNK_ELEMS
+        .div_ceil(unit_elems.max(1))
+        .div_ceil(unit)
+        .max(1)
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
@@ -68,8 +93,8 @@ where
 {
     #[cfg(feature = "rayon")]
     {
-        if parallel && k.len() >= MIN_PARALLEL_ELEMS {
-            let chunk = chunk_len(k.granule(), k.len());
+        if parallel && k.len().saturating_mul(k.unit_elems()) >= MIN_PARALLEL_ELEMS {
+            let chunk = chunk_units(k.granule(), k.unit_elems());
             return run_chunks(backend, chunk, k);
         }
     }

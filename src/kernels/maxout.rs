@@ -336,11 +336,14 @@ fn planar_tile_reduce<S: Simd, T: Element, const FAST: bool>(
     FAST && any_nan_in::<S, T>(s, sum)
 }
 
-/// The planar layout (and any layout at `k = 1`): `values.len()` groups.
+/// The planar layout (and any layout at `k = 1`): `values.len()` groups, plane `j` of group `g`
+/// at `z[j * stride + g]`. `stride` is the group count of the whole input; a chunk of groups
+/// `g0..` (a thread's share) passes `z[g0..]` and its own `values`, `ix`.
 #[inline(always)]
 fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     s: S,
     z: &[T],
+    stride: usize,
     k: usize,
     values: &mut [T],
     ix: &mut [I],
@@ -349,12 +352,15 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     let lanes = T::lanes::<S>();
     let head = head_len::<S, T>(values);
     if head > 0 {
-        planar_partial::<S, T, I, IDX>(s, z, groups, k, 0, head, values, ix);
+        planar_partial::<S, T, I, IDX>(s, z, stride, k, 0, head, values, ix);
     }
     let mut g = head;
-    if k > 2 * PLANES_PER_PASS && size_of_val(z) >= crate::arch::STREAM_MIN_BYTES {
+    // Decided on the whole input (`k * stride` elements, a slice's length: no overflow, even for
+    // a huge `k` with no groups), so a chunk takes the path the whole would.
+    let whole_bytes = size_of::<T>() * (k * stride);
+    if k > 2 * PLANES_PER_PASS && whole_bytes >= crate::arch::STREAM_MIN_BYTES {
         while g + TILE_VECTORS * lanes <= groups {
-            planar_tile::<S, T, I, IDX>(s, z, groups, k, g, values, ix);
+            planar_tile::<S, T, I, IDX>(s, z, stride, k, g, values, ix);
             g += TILE_VECTORS * lanes;
         }
     }
@@ -362,20 +368,20 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     // `k` = 8 (53 -> 63 GB/s, 64 Ki `f32`) and with 8 at `k` = 16 (45 -> 54).
     if k > MANY_PLANES && (size_of::<T::V<S>>() == 64 || k > 8) {
         while g + 8 * lanes <= groups {
-            planar_full::<S, T, I, 8, IDX>(s, z, groups, k, g, values, ix);
+            planar_full::<S, T, I, 8, IDX>(s, z, stride, k, g, values, ix);
             g += 8 * lanes;
         }
     }
     while g + UNROLL * lanes <= groups {
-        planar_full::<S, T, I, UNROLL, IDX>(s, z, groups, k, g, values, ix);
+        planar_full::<S, T, I, UNROLL, IDX>(s, z, stride, k, g, values, ix);
         g += UNROLL * lanes;
     }
     while g + lanes <= groups {
-        planar_full::<S, T, I, 1, IDX>(s, z, groups, k, g, values, ix);
+        planar_full::<S, T, I, 1, IDX>(s, z, stride, k, g, values, ix);
         g += lanes;
     }
     if g < groups {
-        planar_partial::<S, T, I, IDX>(s, z, groups, k, g, groups - g, values, ix);
+        planar_partial::<S, T, I, IDX>(s, z, stride, k, g, groups - g, values, ix);
     }
 }
 
@@ -900,18 +906,23 @@ fn interleaved_via_f32<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
 }
 
 /// Forward maxout on one backend; `values.len()` groups, `ix` of the same length when `IDX`.
+/// `stride`: see [`MaxoutKernel::stride`].
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn forward<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     s: S,
     z: &[T],
     k: usize,
     layout: MaxoutLayout,
+    stride: usize,
     values: &mut [T],
     ix: &mut [I],
 ) {
     let lanes = T::lanes::<S>();
-    if k == 1 || layout == MaxoutLayout::Planar {
-        planar::<S, T, I, IDX>(s, z, k, values, ix)
+    if layout == MaxoutLayout::Planar {
+        planar::<S, T, I, IDX>(s, z, stride, k, values, ix)
+    } else if k == 1 {
+        planar::<S, T, I, IDX>(s, z, values.len(), k, values, ix)
     } else if !T::NATIVE {
         interleaved_via_f32::<S, T, I, IDX>(s, z, k, values, ix)
     } else if k <= 16 || k < 2 * lanes {
@@ -922,7 +933,8 @@ fn forward<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
 }
 
 /// Forward maxout over a validated call: `z.len() = values.len() * k`, `indices` (if any) of
-/// length `values.len()`, `k` within the index type.
+/// length `values.len()`, `k` within the index type. (A chunk of a planar call, made by its
+/// `Split`, covers groups `g0..g0 + values.len()` of `stride`: `z` is the call's `z[g0..]`.)
 pub struct MaxoutKernel<'a, T, I> {
     /// The input.
     pub z: &'a [T],
@@ -930,6 +942,9 @@ pub struct MaxoutKernel<'a, T, I> {
     pub k: usize,
     /// Where each group's pieces are.
     pub layout: MaxoutLayout,
+    /// Planar: the distance between planes in `z`, the whole call's group count
+    /// (`values.len()` unless the kernel is a chunk). Unused by the interleaved layout.
+    pub stride: usize,
     /// One value per group.
     pub values: &'a mut [T],
     /// One index per group, or none (values only).
@@ -944,24 +959,132 @@ impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutKernel<'_, T, I> {
             z,
             k,
             layout,
+            stride,
             values,
             indices,
         } = self;
         match indices {
-            Some(ix) => forward::<S, T, I, true>(s, z, k, layout, values, ix),
-            None => forward::<S, T, I, false>(s, z, k, layout, values, &mut []),
+            Some(ix) => forward::<S, T, I, true>(s, z, k, layout, stride, values, ix),
+            None => forward::<S, T, I, false>(s, z, k, layout, stride, values, &mut []),
         }
     }
 }
 
 impl<T: Element, I: MaxoutIndex> Kernel for MaxoutKernel<'_, T, I> {
     fn reference(self) {
-        reference::maxout(self.z, self.k, self.layout, self.values, self.indices)
+        let MaxoutKernel {
+            z,
+            k,
+            layout,
+            stride,
+            values,
+            mut indices,
+        } = self;
+        if layout == MaxoutLayout::Interleaved || stride == values.len() {
+            return reference::maxout(z, k, layout, values, indices);
+        }
+        // A chunk of planar groups: the same rule, group by group, at `stride`.
+        for (g, v) in values.iter_mut().enumerate() {
+            let (best, at) = reference::maxout_group((0..k).map(|j| z[j * stride + g]));
+            *v = best;
+            if let Some(ix) = indices.as_deref_mut() {
+                ix[g] = I::from_usize(at);
+            }
+        }
     }
 }
 
-/// Backward maxout over a validated call: `dx.len() = dy.len() * k`, `indices` of length
-/// `dy.len()`, every index `< k`.
+/// The columns `g0..g0 + cols` of the `planes` rows (`stride` elements apart) of a buffer: a
+/// range of groups of a planar `dx`. Like a `&mut [T]`, an exclusive borrow of its elements:
+/// [`PlanesMut::split_cols`] cuts one into two views of disjoint columns, which can be written
+/// from two threads.
+pub struct PlanesMut<'a, T> {
+    /// Element `(0, 0)` of the view.
+    ptr: *mut T,
+    planes: usize,
+    stride: usize,
+    cols: usize,
+    /// The buffer, borrowed exclusively for `'a`.
+    buf: core::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: a `PlanesMut` is an exclusive borrow of its elements (the views of one buffer cover
+// disjoint elements), so sending it to another thread is sending a `&mut [T]`: sound for `T: Send`.
+unsafe impl<T: Send> Send for PlanesMut<'_, T> {}
+
+impl<'a, T> PlanesMut<'a, T> {
+    /// All of `buf` as `planes` rows of `buf.len() / planes` (panics unless `planes >= 1` divides
+    /// `buf.len()`).
+    pub fn new(buf: &'a mut [T], planes: usize) -> PlanesMut<'a, T> {
+        assert!(planes >= 1 && buf.len().is_multiple_of(planes));
+        let cols = buf.len() / planes;
+        PlanesMut {
+            ptr: buf.as_mut_ptr(),
+            planes,
+            stride: cols,
+            cols,
+            buf: core::marker::PhantomData,
+        }
+    }
+
+    /// The number of rows.
+    #[inline(always)]
+    pub fn planes(&self) -> usize {
+        self.planes
+    }
+
+    /// The number of columns (groups) of the view.
+    #[inline(always)]
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The view's part of row `j` (panics unless `j < planes`).
+    #[inline(always)]
+    pub fn plane(&mut self, j: usize) -> &mut [T] {
+        assert!(j < self.planes);
+        // SAFETY: the view was made by `new` from a buffer of `planes * stride` elements, then
+        // maybe cut by `split_cols`, which keeps `offset + cols <= stride` (`offset` the column of
+        // `ptr` in the buffer); so row `j`'s `cols` elements, from `j * stride + offset`, lie
+        // within the buffer, and belong to this view alone (the buffer is borrowed mutably for
+        // `'a`; views of one buffer have disjoint columns). `&mut self` keeps this slice unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.add(j * self.stride), self.cols) }
+    }
+
+    /// The view's columns `..mid` and `mid..` (panics unless `mid <= cols`).
+    pub fn split_cols(self, mid: usize) -> (PlanesMut<'a, T>, PlanesMut<'a, T>) {
+        assert!(mid <= self.cols);
+        let right = PlanesMut {
+            // SAFETY: `mid <= cols`, so `ptr + mid` is within (or one past the end of) row 0's
+            // part, which lies in the buffer (see `plane`).
+            ptr: unsafe { self.ptr.add(mid) },
+            cols: self.cols - mid,
+            ..self
+        };
+        (PlanesMut { cols: mid, ..self }, right)
+    }
+
+    /// The whole buffer, when the view is all of it (`cols == stride`: no other view exists).
+    pub fn into_whole(self) -> Result<&'a mut [T], PlanesMut<'a, T>> {
+        if self.cols != self.stride {
+            return Err(self);
+        }
+        // SAFETY: `offset + cols <= stride` with `cols == stride` means `offset = 0`: the view
+        // covers the whole buffer, `planes * stride` elements from `ptr`, borrowed for `'a`.
+        Ok(unsafe { core::slice::from_raw_parts_mut(self.ptr, self.planes * self.stride) })
+    }
+}
+
+/// The `dx` of a maxout backward call (or a chunk of one) in its layout.
+pub enum MaxoutGrad<'a, T> {
+    /// Whole groups, `k` consecutive elements each.
+    Interleaved(&'a mut [T]),
+    /// The `k` planes of a range of groups.
+    Planar(PlanesMut<'a, T>),
+}
+
+/// Backward maxout over a validated call: `dx` holds `dy.len()` groups of `k`, `indices` of
+/// length `dy.len()`, every index `< k` (checked before: [`MaxoutIndexCheck`]).
 pub struct MaxoutBackwardKernel<'a, T, I> {
     /// Upstream gradient, one per group.
     pub dy: &'a [T],
@@ -969,12 +1092,13 @@ pub struct MaxoutBackwardKernel<'a, T, I> {
     pub indices: &'a [I],
     /// The group size.
     pub k: usize,
-    /// Where each group's pieces are in `dx`.
-    pub layout: MaxoutLayout,
-    /// The result.
-    pub dx: &'a mut [T],
+    /// The result, in its layout.
+    pub dx: MaxoutGrad<'a, T>,
     /// Overwrite or accumulate.
     pub mode: MaxoutGradMode,
+    /// The size in bytes of the whole call's `dx` (this kernel may be a chunk of it): decides on
+    /// streaming stores.
+    pub whole_bytes: usize,
 }
 
 /// Groups per tile of the planar overwrite path: the tile's indices, widened once to index
@@ -982,41 +1106,49 @@ pub struct MaxoutBackwardKernel<'a, T, I> {
 const BACKWARD_TILE: usize = 1024;
 
 impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
-    type Output = Result<(), Error>;
+    type Output = ();
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) -> Result<(), Error> {
+    fn with_simd<S: Simd>(self, s: S) {
         let MaxoutBackwardKernel {
             dy,
             indices,
             k,
-            layout,
             dx,
             mode,
+            whole_bytes,
         } = self;
-        // Before anything is written; here the check is compiled for the backend's ISA.
-        check_indices(indices, k)?;
-        match (layout, mode) {
-            (_, MaxoutGradMode::Overwrite) if k == 1 || layout == MaxoutLayout::Planar => {
-                backward_planar_overwrite::<S, T, I>(s, dy, indices, k, dx)
+        let large = whole_bytes >= crate::arch::STREAM_MIN_BYTES;
+        match (dx, mode) {
+            (MaxoutGrad::Planar(mut dx), MaxoutGradMode::Overwrite) => {
+                backward_planar_overwrite::<S, T, I>(s, dy, indices, k, &mut dx, large)
             }
-            (MaxoutLayout::Interleaved, MaxoutGradMode::Overwrite) if k >= T::lanes::<S>() => {
+            (MaxoutGrad::Planar(mut dx), MaxoutGradMode::Accumulate) => {
+                scatter_planar(dy, indices, &mut dx, mode)
+            }
+            (MaxoutGrad::Interleaved(dx), MaxoutGradMode::Overwrite) if k == 1 => {
+                let mut dx = PlanesMut::new(dx, 1);
+                backward_planar_overwrite::<S, T, I>(s, dy, indices, k, &mut dx, large)
+            }
+            (MaxoutGrad::Interleaved(dx), MaxoutGradMode::Overwrite) if k >= T::lanes::<S>() => {
                 backward_interleaved_large::<S, T, I>(s, dy, indices, k, dx)
             }
-            (MaxoutLayout::Interleaved, MaxoutGradMode::Overwrite) => {
+            (MaxoutGrad::Interleaved(dx), MaxoutGradMode::Overwrite) => {
                 let g = match k {
-                    2 => backward_interleaved_pow2::<S, T, I, 2>(s, dy, indices, dx),
-                    4 => backward_interleaved_pow2::<S, T, I, 4>(s, dy, indices, dx),
-                    8 => backward_interleaved_pow2::<S, T, I, 8>(s, dy, indices, dx),
-                    16 => backward_interleaved_pow2::<S, T, I, 16>(s, dy, indices, dx),
+                    2 => backward_interleaved_pow2::<S, T, I, 2>(s, dy, indices, dx, large),
+                    4 => backward_interleaved_pow2::<S, T, I, 4>(s, dy, indices, dx, large),
+                    8 => backward_interleaved_pow2::<S, T, I, 8>(s, dy, indices, dx, large),
+                    16 => backward_interleaved_pow2::<S, T, I, 16>(s, dy, indices, dx, large),
                     _ => 0,
                 };
                 let dx = &mut dx[g * k..];
                 dx.fill(T::ZERO);
+                let layout = MaxoutLayout::Interleaved;
                 scatter(&dy[g..], &indices[g..], k, layout, dx, mode);
             }
-            _ => scatter(dy, indices, k, layout, dx, mode),
+            (MaxoutGrad::Interleaved(dx), MaxoutGradMode::Accumulate) => {
+                scatter(dy, indices, k, MaxoutLayout::Interleaved, dx, mode)
+            }
         }
-        Ok(())
     }
 }
 
@@ -1047,18 +1179,20 @@ fn put<S: Simd, T: Element>(s: S, out: &mut [T], v: T::V<S>, nt: bool) {
 }
 
 /// Planar overwrite (and `k = 1`): plane `j` is `indices[g] == j ? dy[g] : +0`, element-wise,
-/// with each plane's writes aligned, and streamed when `dx` is large.
+/// with each plane's writes aligned, and streamed when the whole `dx` is `large`.
 #[inline(always)]
 fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
     s: S,
     dy: &[T],
     indices: &[I],
     k: usize,
-    dx: &mut [T],
+    dx: &mut PlanesMut<'_, T>,
+    large: bool,
 ) {
     let groups = dy.len();
+    assert!(dx.cols() == groups && dx.planes() == k);
     let lanes = T::lanes::<S>();
-    let nt = crate::arch::can_stream::<S>() && size_of_val(dx) >= crate::arch::STREAM_MIN_BYTES;
+    let nt = crate::arch::can_stream::<S>() && large;
     let zero = T::v_splat(s, T::ZERO);
     let mut ibuf = [T::ULane::from(0u32); BACKWARD_TILE + 64];
     let mut t = 0;
@@ -1070,7 +1204,7 @@ fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
         }
         for j in 0..k {
             let jv = T::u_splat(s, j as u64);
-            let out = &mut dx[j * groups + t..j * groups + t + len];
+            let out = &mut dx.plane(j)[t..t + len];
             // (`ibuf` has `lanes` of slack: lanes past the end of a partial vector hold stale
             // indices, never stored.)
             let head = head_len::<S, T>(out);
@@ -1162,13 +1296,15 @@ fn backward_interleaved_large<S: Simd, T: Element, I: MaxoutIndex>(
 
 /// Interleaved overwrite with `k = K` (a power of two `<= 16`), `lanes` groups at a time: the
 /// `K` planes `indices == j ? dy : +0` zipped in registers into `K` vectors of `dx`. Returns
-/// the number of groups done (0 where the ISA has no in-register zip).
+/// the number of groups done (0 where the ISA has no in-register zip). Streams when the whole
+/// `dx` is `large`.
 #[inline(always)]
 fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize>(
     s: S,
     dy: &[T],
     indices: &[I],
     dx: &mut [T],
+    large: bool,
 ) -> usize {
     if !crate::arch::has_split_even_odd::<S, T>() {
         return 0;
@@ -1182,9 +1318,7 @@ fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize
     let head = head_len::<S, T>(dx);
     let g0 = if head.is_multiple_of(K) { head / K } else { 0 };
     let aligned = (dx[g0 * K..].as_ptr() as usize).is_multiple_of(size_of::<T::SV<S>>());
-    let nt = aligned
-        && crate::arch::can_stream::<S>()
-        && size_of_val(dx) >= crate::arch::STREAM_MIN_BYTES;
+    let nt = aligned && crate::arch::can_stream::<S>() && large;
     if g0 > 0 {
         dx[..g0 * K].fill(T::ZERO);
         scatter(
@@ -1238,7 +1372,6 @@ fn scatter<T: Element, I: MaxoutIndex>(
     dx: &mut [T],
     mode: MaxoutGradMode,
 ) {
-    let groups = dy.len();
     match layout {
         MaxoutLayout::Interleaved => {
             for ((chunk, &d), &i) in dx.chunks_exact_mut(k).zip(dy).zip(indices) {
@@ -1249,43 +1382,129 @@ fn scatter<T: Element, I: MaxoutIndex>(
                 };
             }
         }
-        MaxoutLayout::Planar => {
-            for (g, (&d, &i)) in dy.iter().zip(indices).enumerate() {
-                let x = &mut dx[i.to_usize() * groups + g];
-                *x = match mode {
-                    MaxoutGradMode::Overwrite => d,
-                    MaxoutGradMode::Accumulate => reference::add(*x, d),
-                };
-            }
-        }
+        MaxoutLayout::Planar => scatter_planar(dy, indices, &mut PlanesMut::new(dx, k), mode),
+    }
+}
+
+/// `dx[indices[g], g] = dy[g]` or `+= dy[g]` on planes (`dx.cols() == dy.len()`).
+#[inline(always)]
+fn scatter_planar<T: Element, I: MaxoutIndex>(
+    dy: &[T],
+    indices: &[I],
+    dx: &mut PlanesMut<'_, T>,
+    mode: MaxoutGradMode,
+) {
+    assert_eq!(dx.cols(), dy.len());
+    for (g, (&d, &i)) in dy.iter().zip(indices).enumerate() {
+        let x = &mut dx.plane(i.to_usize())[g];
+        *x = match mode {
+            MaxoutGradMode::Overwrite => d,
+            MaxoutGradMode::Accumulate => reference::add(*x, d),
+        };
     }
 }
 
 impl<T: Element, I: MaxoutIndex> Kernel for MaxoutBackwardKernel<'_, T, I> {
-    fn reference(self) -> Result<(), Error> {
-        check_indices(self.indices, self.k)?;
-        reference::maxout_backward(
-            self.dy,
-            self.indices,
-            self.k,
-            self.layout,
-            self.dx,
-            self.mode,
-        );
-        Ok(())
+    fn reference(self) {
+        let MaxoutBackwardKernel {
+            dy,
+            indices,
+            k,
+            dx,
+            mode,
+            ..
+        } = self;
+        let (layout, dx) = match dx {
+            MaxoutGrad::Interleaved(dx) => (MaxoutLayout::Interleaved, dx),
+            MaxoutGrad::Planar(dx) => match dx.into_whole() {
+                Ok(dx) => (MaxoutLayout::Planar, dx),
+                Err(mut dx) => {
+                    // A chunk of planar groups: the reference's rule, on the chunk's columns.
+                    if mode == MaxoutGradMode::Overwrite {
+                        for j in 0..k {
+                            dx.plane(j).fill(T::ZERO);
+                        }
+                    }
+                    for (g, (&d, &i)) in dy.iter().zip(indices).enumerate() {
+                        let x = &mut dx.plane(i.to_usize())[g];
+                        *x = match mode {
+                            MaxoutGradMode::Overwrite => d,
+                            MaxoutGradMode::Accumulate => reference::add(*x, d),
+                        };
+                    }
+                    return;
+                }
+            },
+        };
+        reference::maxout_backward(dy, indices, k, layout, dx, mode)
     }
 }
 
+/// The index check of maxout backward, run before anything is written: every index `< k`, or
+/// [`Error::IndexOutOfRange`] naming the first group (numbered in the whole call) whose index
+/// is not. `indices` are the call's groups `start..`.
+pub struct MaxoutIndexCheck<'a, I> {
+    /// The forward pass's indices.
+    pub indices: &'a [I],
+    /// The group size.
+    pub k: usize,
+    /// The group of `indices[0]` in the whole call.
+    pub start: usize,
+}
+
+impl<I: MaxoutIndex> WithSimd for MaxoutIndexCheck<'_, I> {
+    type Output = Result<(), Error>;
+    /// (Here the check is compiled for the backend's ISA.)
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _s: S) -> Result<(), Error> {
+        check_indices(self.indices, self.k, self.start)
+    }
+}
+
+impl<I: MaxoutIndex> Kernel for MaxoutIndexCheck<'_, I> {
+    fn reference(self) -> Result<(), Error> {
+        check_indices(self.indices, self.k, self.start)
+    }
+}
+
+/// Cut into runs of indices: the calling thread reports the first failing run's error, which is
+/// the first bad index of the call whatever the cut.
+impl<I: MaxoutIndex> crate::parallel::Split for MaxoutIndexCheck<'_, I> {
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (a, b) = self.indices.split_at(mid);
+        (
+            MaxoutIndexCheck { indices: a, ..self },
+            MaxoutIndexCheck {
+                indices: b,
+                start: self.start + mid,
+                ..self
+            },
+        )
+    }
+}
+
+/// Interleaved: cut at whole groups of `z`. Planar: cut at groups (columns of every plane),
+/// each `k` elements of work; a chunk of groups `g0..` reads `z[g0..]` at the call's `stride`.
 impl<'a, T: Element, I: MaxoutIndex> crate::parallel::Split for MaxoutKernel<'a, T, I> {
     fn len(&self) -> usize {
-        self.z.len()
+        match self.layout {
+            MaxoutLayout::Interleaved => self.z.len(),
+            MaxoutLayout::Planar => self.values.len(),
+        }
     }
-    /// Whole groups (interleaved). A planar input's groups are strided across the planes, so
-    /// it is not cut (one chunk).
     fn granule(&self) -> usize {
         match self.layout {
             MaxoutLayout::Interleaved => self.k,
-            MaxoutLayout::Planar => self.z.len().max(1),
+            MaxoutLayout::Planar => 1,
+        }
+    }
+    fn unit_elems(&self) -> usize {
+        match self.layout {
+            MaxoutLayout::Interleaved => 1,
+            MaxoutLayout::Planar => self.k,
         }
     }
     fn split_at(self, mid: usize) -> (Self, Self) {
@@ -1293,14 +1512,23 @@ impl<'a, T: Element, I: MaxoutIndex> crate::parallel::Split for MaxoutKernel<'a,
             z,
             k,
             layout,
+            stride,
             values,
             indices,
         } = self;
-        let (z0, z1) = z.split_at(mid);
-        let (v0, v1) = values.split_at_mut(mid / k);
+        // Interleaved: `mid` elements of `z` are `mid / k` groups; planar: `mid` groups start
+        // at `z[mid]` in plane 0.
+        let (z0, z1, groups) = match layout {
+            MaxoutLayout::Interleaved => {
+                let (z0, z1) = z.split_at(mid);
+                (z0, z1, mid / k)
+            }
+            MaxoutLayout::Planar => (z, &z[mid..], mid),
+        };
+        let (v0, v1) = values.split_at_mut(groups);
         let (i0, i1) = match indices {
             Some(ix) => {
-                let (a, b) = ix.split_at_mut(mid / k);
+                let (a, b) = ix.split_at_mut(groups);
                 (Some(a), Some(b))
             }
             None => (None, None),
@@ -1310,6 +1538,7 @@ impl<'a, T: Element, I: MaxoutIndex> crate::parallel::Split for MaxoutKernel<'a,
                 z: z0,
                 k,
                 layout,
+                stride,
                 values: v0,
                 indices: i0,
             },
@@ -1317,8 +1546,76 @@ impl<'a, T: Element, I: MaxoutIndex> crate::parallel::Split for MaxoutKernel<'a,
                 z: z1,
                 k,
                 layout,
+                stride,
                 values: v1,
                 indices: i1,
+            },
+        )
+    }
+}
+
+/// Interleaved: cut at whole groups of `dx`. Planar: cut at groups (columns of every plane),
+/// each `k` elements of work.
+impl<'a, T: Element, I: MaxoutIndex> crate::parallel::Split for MaxoutBackwardKernel<'a, T, I> {
+    fn len(&self) -> usize {
+        match &self.dx {
+            MaxoutGrad::Interleaved(dx) => dx.len(),
+            MaxoutGrad::Planar(dx) => dx.cols(),
+        }
+    }
+    fn granule(&self) -> usize {
+        match self.dx {
+            MaxoutGrad::Interleaved(_) => self.k,
+            MaxoutGrad::Planar(_) => 1,
+        }
+    }
+    fn unit_elems(&self) -> usize {
+        match self.dx {
+            MaxoutGrad::Interleaved(_) => 1,
+            MaxoutGrad::Planar(_) => self.k,
+        }
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let MaxoutBackwardKernel {
+            dy,
+            indices,
+            k,
+            dx,
+            mode,
+            whole_bytes,
+        } = self;
+        let (dx0, dx1, groups) = match dx {
+            MaxoutGrad::Interleaved(dx) => {
+                let (a, b) = dx.split_at_mut(mid);
+                (
+                    MaxoutGrad::Interleaved(a),
+                    MaxoutGrad::Interleaved(b),
+                    mid / k,
+                )
+            }
+            MaxoutGrad::Planar(dx) => {
+                let (a, b) = dx.split_cols(mid);
+                (MaxoutGrad::Planar(a), MaxoutGrad::Planar(b), mid)
+            }
+        };
+        let (dy0, dy1) = dy.split_at(groups);
+        let (i0, i1) = indices.split_at(groups);
+        (
+            MaxoutBackwardKernel {
+                dy: dy0,
+                indices: i0,
+                k,
+                dx: dx0,
+                mode,
+                whole_bytes,
+            },
+            MaxoutBackwardKernel {
+                dy: dy1,
+                indices: i1,
+                k,
+                dx: dx1,
+                mode,
+                whole_bytes,
             },
         )
     }

@@ -4,7 +4,9 @@
 use crate::dispatch::Rectifier;
 use crate::element::Element;
 use crate::error::{Error, check_len};
-use crate::kernels::maxout::{MaxoutBackwardKernel, MaxoutKernel};
+use crate::kernels::maxout::{
+    MaxoutBackwardKernel, MaxoutGrad, MaxoutIndexCheck, MaxoutKernel, PlanesMut,
+};
 
 /// Where the `k` pieces of a maxout group are in memory (`G` groups, `z.len() = G * k`).
 ///
@@ -135,11 +137,15 @@ fn groups_of(what: &'static str, len: usize, k: usize) -> Result<usize, Error> {
     }
 }
 
-/// Every index `< k`, or the first group whose index is not. One pass that the compiler
-/// vectorises (a max in the index's width, then a search only on failure). Called by the
-/// kernel, inside the SIMD region, before anything is written.
+/// Every index `< k`, or the first group whose index is not (`indices[0]` is group `start`).
+/// One pass that the compiler vectorises (a max in the index's width, then a search only on
+/// failure). Called by [`MaxoutIndexCheck`], inside the SIMD region, before anything is written.
 #[inline(always)]
-pub(crate) fn check_indices<I: MaxoutIndex>(indices: &[I], k: usize) -> Result<(), Error> {
+pub(crate) fn check_indices<I: MaxoutIndex>(
+    indices: &[I],
+    k: usize,
+    start: usize,
+) -> Result<(), Error> {
     let max = indices.iter().fold(0u32, |m, &i| m.max(i.to_u32()));
     if indices.is_empty() || (max as usize) < k {
         return Ok(());
@@ -149,10 +155,31 @@ pub(crate) fn check_indices<I: MaxoutIndex>(indices: &[I], k: usize) -> Result<(
         .position(|&i| i.to_usize() >= k)
         .expect("an index >= k exists");
     Err(Error::IndexOutOfRange {
-        group,
+        group: start + group,
         index: indices[group].to_usize(),
         k,
     })
+}
+
+/// [`check_indices`] of a whole call on `r`: across threads for many indices (in runs of
+/// [`crate::parallel::CHUNK_ELEMS`]; the first failing run's error, so the same error for any
+/// thread count), else on the calling thread.
+fn check_indices_on<I: MaxoutIndex>(r: Rectifier, indices: &[I], k: usize) -> Result<(), Error> {
+    let check = MaxoutIndexCheck {
+        indices,
+        k,
+        start: 0,
+    };
+    #[cfg(feature = "rayon")]
+    {
+        use crate::parallel::{CHUNK_ELEMS, MIN_PARALLEL_ELEMS, run_collect};
+        if r.is_multi_threaded() && indices.len() >= MIN_PARALLEL_ELEMS {
+            let mut parts = Vec::new();
+            run_collect(r.backend(), CHUNK_ELEMS, check, &mut parts);
+            return parts.into_iter().collect();
+        }
+    }
+    r.run_single(check)
 }
 
 impl Rectifier {
@@ -180,6 +207,7 @@ impl Rectifier {
             z,
             k,
             layout,
+            stride: groups,
             values,
             indices: Some(indices),
         });
@@ -201,6 +229,7 @@ impl Rectifier {
             z,
             k,
             layout,
+            stride: groups,
             values,
             indices: None,
         });
@@ -225,17 +254,23 @@ impl Rectifier {
         let groups = groups_of("dx", dx.len(), k)?;
         check_len("dy", groups, dy.len())?;
         check_len("indices", groups, indices.len())?;
-        // The kernel checks the indices (`check_indices`) before it writes anything: there the
-        // check is compiled for the backend's ISA. (On the calling thread: the kernel returns
-        // the index check's result.)
-        self.run_single(MaxoutBackwardKernel {
+        // Every index first, before anything is written (a kernel, so that the check is
+        // compiled for the backend's ISA); then the writes, split across threads where large.
+        check_indices_on(self, indices, k)?;
+        let whole_bytes = size_of_val(dx);
+        let dx = match layout {
+            MaxoutLayout::Interleaved => MaxoutGrad::Interleaved(dx),
+            MaxoutLayout::Planar => MaxoutGrad::Planar(PlanesMut::new(dx, k)),
+        };
+        self.run(MaxoutBackwardKernel {
             dy,
             indices,
             k,
-            layout,
             dx,
             mode,
-        })
+            whole_bytes,
+        });
+        Ok(())
     }
 }
 
