@@ -1,4 +1,5 @@
-//! The element types the kernels accept: `f32` and `f64` (sealed).
+//! The element types the kernels accept: `f32`, `f64`, and the half formats `bf16` and `f16`
+//! (sealed; the half formats are implemented in [`crate::halves`]).
 //!
 //! [`Element`] is public so that the API can be generic; its SIMD vocabulary lives in the
 //! crate-private supertrait `sealed::SimdElement`, which maps each operation to the pulp
@@ -9,7 +10,8 @@ use core::fmt::Debug;
 use bytemuck::Pod;
 use pulp::Simd;
 
-/// A floating-point element type the kernels accept: `f32` or `f64`. Sealed.
+/// A floating-point element type the kernels accept: `f32`, `f64`, [`crate::bf16`] or
+/// [`crate::f16`]. Sealed.
 pub trait Element:
     sealed::SimdElement
     + sealed::WideAcc
@@ -25,7 +27,7 @@ pub trait Element:
     + core::ops::Add<Output = Self>
     + 'static
 {
-    /// The unsigned integer with the same bits (`u32` or `u64`).
+    /// The unsigned integer with the same bits (`u32`, `u64`, or `u16` for the half formats).
     type Bits: Copy
         + Eq
         + Debug
@@ -35,10 +37,11 @@ pub trait Element:
         + core::ops::BitOr<Output = Self::Bits>
         + core::ops::BitXor<Output = Self::Bits>
         + core::ops::Not<Output = Self::Bits>;
-    /// The name used by the report and the C ABI: `"f32"` or `"f64"`.
+    /// The name used by the report and the C ABI: `"f32"`, `"f64"`, `"bf16"` or `"f16"`.
     const NAME: &'static str;
     /// The NaN that x86 produces for an invalid operation such as `inf * 0`:
-    /// `0xffc00000` (`f32`) / `0xfff8000000000000` (`f64`). Every backend returns this pattern
+    /// `0xffc00000` (`f32`) / `0xfff8000000000000` (`f64`); for the half formats, the `f32` one
+    /// narrowed: `0xffc0` (`bf16`) / `0xfe00` (`f16`). Every backend returns this pattern
     /// for an invalid product (NEON's own default NaN differs and is rewritten).
     const DEFAULT_NAN_BITS: Self::Bits;
     /// The sign bit alone.
@@ -55,7 +58,8 @@ pub trait Element:
     fn is_nan(self) -> bool;
     /// Widened to `f64` (exact).
     fn to_f64(self) -> f64;
-    /// From `f64`, rounded to nearest.
+    /// From `f64`, rounded to nearest (the half formats: to `f32`, then to the format, the
+    /// `f32`-then-round rule of `SPEC.md` section 7).
     fn from_f64(x: f64) -> Self;
 }
 

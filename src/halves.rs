@@ -427,6 +427,75 @@ pub struct MaskPair<M>(pub [M; 2]);
 // (an array's size is a multiple of its element's alignment), and `M` has no uninit bytes.
 unsafe impl<M: bytemuck::NoUninit> bytemuck::NoUninit for MaskPair<M> {}
 
+/// A rule of the half formats on their 16-bit lanes, with no conversion (where the rule is a
+/// select or a bit operation, so its result is one of its inputs' bit patterns).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bits16 {
+    /// `z < 0 ? +0 : z`: `z` in `[0x8001, 0x8000 | inf]` (negative, not `-0`, not NaN) -> `+0`.
+    Relu,
+    /// The sign bit cleared.
+    Abs,
+}
+
+/// The bits of `+inf` in the half format `T`.
+#[inline(always)]
+fn inf_bits<T: Element>() -> u16 {
+    let inf = T::from_f64(f64::INFINITY);
+    let b = bytemuck::bytes_of(&inf);
+    u16::from_le_bytes([b[0], b[1]])
+}
+
+/// `rule` on one stored vector of the half format `T`, on x86 (`V4`: AVX-512 BW; `V3`: AVX2);
+/// `None` for other tokens or element types (the caller widens to `f32` instead).
+#[inline(always)]
+pub(crate) fn bits16<S: Simd, T: Element>(rule: Bits16, x: T::SV<S>) -> Option<T::SV<S>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::{size_of, transmute_copy as tc};
+        if T::NATIVE {
+            return None;
+        }
+        let inf = inf_bits::<T>() as i16;
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() && size_of::<T::SV<S>>() == 64 {
+            // SAFETY: `S` is `V4` (AVX-512 F/BW present, in its region); the stored vector of a
+            // half format is `u16x32`, 64 bytes like `__m512i` (checked).
+            unsafe {
+                let v: __m512i = tc(&x);
+                let r = match rule {
+                    Bits16::Relu => {
+                        let d = _mm512_sub_epi16(v, _mm512_set1_epi16(0x8001u16 as i16));
+                        let neg = _mm512_cmplt_epu16_mask(d, _mm512_set1_epi16(inf));
+                        _mm512_mask_mov_epi16(v, neg, _mm512_setzero_si512())
+                    }
+                    Bits16::Abs => _mm512_and_si512(v, _mm512_set1_epi16(0x7fff)),
+                };
+                return Some(tc(&r));
+            }
+        }
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>() && size_of::<T::SV<S>>() == 32 {
+            // SAFETY: `S` is `V3` (AVX2 present, in its region); the stored vector is `u16x16`,
+            // 32 bytes like `__m256i` (checked).
+            unsafe {
+                let v: __m256i = tc(&x);
+                let r = match rule {
+                    Bits16::Relu => {
+                        let d = _mm256_sub_epi16(v, _mm256_set1_epi16(0x8001u16 as i16));
+                        // d < inf (unsigned) <=> min(d, inf - 1) == d.
+                        let neg =
+                            _mm256_cmpeq_epi16(_mm256_min_epu16(d, _mm256_set1_epi16(inf - 1)), d);
+                        _mm256_andnot_si256(neg, v)
+                    }
+                    Bits16::Abs => _mm256_and_si256(v, _mm256_set1_epi16(0x7fff)),
+                };
+                return Some(tc(&r));
+            }
+        }
+    }
+    let _ = (rule, x);
+    None
+}
+
 macro_rules! impl_half {
     ($t:ident, $name:literal, $default_nan:expr) => {
         impl Element for $t {

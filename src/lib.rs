@@ -1,8 +1,8 @@
 //! # rectifier
 //!
 //! Runtime-dispatched SIMD kernels for rectified activations — ReLU, leaky ReLU, PReLU and
-//! absolute-value rectification — over `f32` and `f64` slices, bit for bit the same on every CPU
-//! (AVX-512, AVX2 + FMA, NEON, or the scalar reference).
+//! absolute-value rectification — and maxout over `f32`, `f64`, [`bf16`] and [`f16`] slices, bit
+//! for bit the same on every CPU (AVX-512, AVX2 + FMA, NEON, or the scalar reference).
 //!
 //! ```
 //! let z = [-2.0f32, -0.0, 0.5, f32::NAN];
@@ -50,6 +50,26 @@
 //! rectifier::maxout(&z, 2, MaxoutLayout::Interleaved, &mut v, &mut i)?;
 //! assert_eq!((v[0], i), (3.0, [1, 0]));
 //! assert_eq!(v[1].to_bits(), (-0.0f32).to_bits());
+//! # Ok::<(), rectifier::Error>(())
+//! ```
+//!
+//! ## Half precision (`SPEC.md` section 7)
+//! [`bf16`] and [`f16`] (the `half` crate's types, re-exported) go through every kernel: the
+//! inputs are widened to `f32` (exact), the `f32` rule runs (slopes widened too), and the result
+//! is rounded once to nearest-even. NaNs are truncated, not quieted again, so `relu`, `abs`,
+//! maxout and every select return their input's bits (signalling NaNs included), and
+//! `-inf * 0` is `0xffc0` / `0xfe00`. The results never depend on the element's position or the
+//! ISA (torch's own half-precision NaNs do). The conversions are in [`halves`].
+//!
+//! ```
+//! use rectifier::bf16;
+//! let z = [bf16::from_f32(-2.0), bf16::from_bits(0x7f81), bf16::from_f32(0.5)];
+//! let mut y = [bf16::ZERO; 3];
+//! rectifier::leaky_relu(&z, &mut y, bf16::from_f32(0.25))?;
+//! // -2 * 0.25, the signalling NaN quieted by the product (payload kept), 0.5.
+//! assert_eq!(y.map(|v| v.to_bits()), [0xbf00, 0x7fc1, 0x3f00]);
+//! rectifier::relu(&z, &mut y)?;
+//! assert_eq!(y.map(|v| v.to_bits()), [0x0000, 0x7f81, 0x3f00]); // bits kept by a select
 //! # Ok::<(), rectifier::Error>(())
 //! ```
 //!

@@ -42,6 +42,10 @@ pub enum DType {
     F32,
     /// `f64`, 8 bytes, aligned to 8.
     F64,
+    /// `bf16` ([`crate::bf16`]), 2 bytes, aligned to 2.
+    BF16,
+    /// `f16` ([`crate::f16`], IEEE binary16), 2 bytes, aligned to 2.
+    F16,
 }
 
 impl DType {
@@ -50,14 +54,17 @@ impl DType {
         match self {
             DType::F32 => 4,
             DType::F64 => 8,
+            DType::BF16 | DType::F16 => 2,
         }
     }
 
-    /// `"f32"` or `"f64"`.
+    /// `"f32"`, `"f64"`, `"bf16"` or `"f16"`.
     pub const fn name(self) -> &'static str {
         match self {
             DType::F32 => "f32",
             DType::F64 => "f64",
+            DType::BF16 => "bf16",
+            DType::F16 => "f16",
         }
     }
 }
@@ -124,6 +131,8 @@ pub fn call(r: Rectifier, op: Op, dtype: DType, args: RawArgs<'_>) -> Result<(),
     match dtype {
         DType::F32 => call_typed::<f32>(r, op, args),
         DType::F64 => call_typed::<f64>(r, op, args),
+        DType::BF16 => call_typed::<half::bf16>(r, op, args),
+        DType::F16 => call_typed::<half::f16>(r, op, args),
     }
 }
 

@@ -304,6 +304,16 @@ fn every_kernel_equals_the_rust_api_f64() {
 }
 
 #[test]
+fn every_kernel_equals_the_rust_api_bf16() {
+    same_as_rust::<rectifier::bf16>();
+}
+
+#[test]
+fn every_kernel_equals_the_rust_api_f16() {
+    same_as_rust::<rectifier::f16>();
+}
+
+#[test]
 fn the_c_table_covers_the_inventory() {
     let inventory: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
     assert_eq!(TABLE, KERNELS);
@@ -316,7 +326,16 @@ fn the_c_table_covers_the_inventory() {
     );
     let header = include_str!("../include/rectifier.h");
     for k in KERNELS {
-        for suffix in ["_f32(", "_f64(", "_f32_on(", "_f64_on("] {
+        for suffix in [
+            "_f32(",
+            "_f64(",
+            "_bf16(",
+            "_f16(",
+            "_f32_on(",
+            "_f64_on(",
+            "_bf16_on(",
+            "_f16_on(",
+        ] {
             let decl = format!("rectifier_{k}{suffix}");
             assert!(
                 header.contains(&decl),

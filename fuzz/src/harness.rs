@@ -89,24 +89,37 @@ impl FuzzElement for f64 {
         f64::from_bits(bits)
     }
 }
+impl FuzzElement for rectifier::bf16 {
+    fn from_u64_bits(bits: u64) -> Self {
+        Self::from_bits(bits as u16)
+    }
+}
+impl FuzzElement for rectifier::f16 {
+    fn from_u64_bits(bits: u64) -> Self {
+        Self::from_bits(bits as u16)
+    }
+}
 
 /// One fuzz input of `family`.
 pub fn run(family: Family, data: &[u8]) {
     let ops = family.ops();
     let mut b = Bytes { data };
     let op = ops[b.byte() as usize % ops.len()];
+    // The dtype: f32, f64, bf16, f16 (the low two bits).
     if op.maxout() {
-        if b.byte() & 1 == 0 {
-            run_maxout::<f32>(op, &mut b);
-        } else {
-            run_maxout::<f64>(op, &mut b);
+        match b.byte() & 3 {
+            0 => run_maxout::<f32>(op, &mut b),
+            1 => run_maxout::<f64>(op, &mut b),
+            2 => run_maxout::<rectifier::bf16>(op, &mut b),
+            _ => run_maxout::<rectifier::f16>(op, &mut b),
         }
         return;
     }
-    if b.byte() & 1 == 0 {
-        run_typed::<f32>(op, &mut b);
-    } else {
-        run_typed::<f64>(op, &mut b);
+    match b.byte() & 3 {
+        0 => run_typed::<f32>(op, &mut b),
+        1 => run_typed::<f64>(op, &mut b),
+        2 => run_typed::<rectifier::bf16>(op, &mut b),
+        _ => run_typed::<rectifier::f16>(op, &mut b),
     }
 }
 
@@ -931,10 +944,11 @@ pub fn run_raw(data: &[u8]) {
     use rectifier::raw::{self, DType, RawArgs};
     let mut b = Bytes { data };
     let op = Op::ALL[b.byte() as usize % Op::ALL.len()];
-    let dtype = if b.byte() & 1 == 0 {
-        DType::F32
-    } else {
-        DType::F64
+    let dtype = match b.byte() & 3 {
+        0 => DType::F32,
+        1 => DType::F64,
+        2 => DType::BF16,
+        _ => DType::F16,
     };
     let size = dtype.size();
     let sig = signature(op);
@@ -1107,6 +1121,26 @@ pub fn run_raw(data: &[u8]) {
             &result,
         ),
         DType::F64 => typed::<f64>(op, r, &copies, slope, &plan, args_sub, layout, &result),
+        DType::BF16 => typed::<rectifier::bf16>(
+            op,
+            r,
+            &copies,
+            <rectifier::bf16 as Element>::from_f64(slope),
+            &plan,
+            args_sub,
+            layout,
+            &result,
+        ),
+        DType::F16 => typed::<rectifier::f16>(
+            op,
+            r,
+            &copies,
+            <rectifier::f16 as Element>::from_f64(slope),
+            &plan,
+            args_sub,
+            layout,
+            &result,
+        ),
     };
     if result.is_ok() {
         for (i, out) in outs.iter().enumerate() {

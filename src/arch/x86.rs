@@ -48,7 +48,7 @@ pub fn map_streaming<S: Simd, T: Element, F: Unary<T>>(
     for (i, z) in zs.iter().enumerate() {
         // SAFETY: `streamable` holds; `out.add(i)` is within `dst_body` (`zs` has exactly
         // `body / lanes` vectors) and aligned, since `dst_body` starts on a vector boundary.
-        unsafe { stream::<S, _>(out.add(i), T::store(s, f.simd(s, T::load(s, *z)))) };
+        unsafe { stream::<S, _>(out.add(i), f.simd_stored(s, *z)) };
     }
     map(s, f, src_tail, dst_tail);
     true

@@ -1,12 +1,13 @@
-//! The C ABI: `extern "C"` functions for every public kernel, `f32` and `f64`, with status codes,
+//! The C ABI: `extern "C"` functions for every public kernel, `f32`, `f64`, `bf16` and `f16`
+//! (the half formats as `uint16_t` bit patterns; `bf16`/`f16` are `repr(transparent)`), with status codes,
 //! boundary checks and no unwinding across the boundary. The C header `include/rectifier.h` is
 //! generated from the same table (`src/ffi/table.rs`) by `build.rs`.
 //!
 //! # Naming
 //! For each kernel `op` of the crate (`relu`, `prelu_backward_inplace`, ...):
-//! - `rectifier_<op>_f32` / `rectifier_<op>_f64` run on the active backend
+//! - `rectifier_<op>_f32` / `_f64` / `_bf16` / `_f16` run on the active backend
 //!   ([`crate::Backend::active`], what the crate's free functions use);
-//! - `rectifier_<op>_f32_on` / `rectifier_<op>_f64_on` take a `rectifier_backend` first and run
+//! - `rectifier_<op>_f32_on` (and `_f64_on`, `_bf16_on`, `_f16_on`) take a `rectifier_backend` first and run
 //!   on it (`RECTIFIER_BACKEND_AUTO`: the active one). An unsupported backend is
 //!   `RECTIFIER_UNSUPPORTED_BACKEND`, never an illegal instruction.
 //!
@@ -63,6 +64,8 @@
 
 use core::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use half::{bf16, f16};
 
 use crate::backend::{Backend, BackendSet};
 use crate::dispatch::Rectifier;
@@ -261,10 +264,12 @@ macro_rules! ffi_kernels {
         $(
             ffi_kernel!(f32, $op, [$($doc)*], ($($p : $kind $(($len))?),*), $method ($($arg),*));
             ffi_kernel!(f64, $op, [$($doc)*], ($($p : $kind $(($len))?),*), $method ($($arg),*));
+            ffi_kernel!(bf16, $op, [$($doc)*], ($($p : $kind $(($len))?),*), $method ($($arg),*));
+            ffi_kernel!(f16, $op, [$($doc)*], ($($p : $kind $(($len))?),*), $method ($($arg),*));
         )*
 
         /// The kernel names of the C ABI, in table order (`"relu"`, ...): each has
-        /// `rectifier_<name>_f32`, `_f64`, `_f32_on` and `_f64_on`.
+        /// `rectifier_<name>_f32`, `_f64`, `_bf16`, `_f16`, and each with `_on`.
         pub const KERNELS: &[&str] = &[$(stringify!($op)),*];
     };
 }

@@ -30,6 +30,14 @@ impl<T: Element> Unary<T> for Relu {
             T::v_select(s, T::v_lt(s, z, zero), zero, z)
         }
     }
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, x: T::SV<S>) -> T::SV<S> {
+        // The half formats: a select on the 16-bit lanes (no conversion; same bits).
+        match crate::halves::bits16::<S, T>(crate::halves::Bits16::Relu, x) {
+            Some(y) => y,
+            None => T::store(s, <Self as Unary<T>>::simd(self, s, T::load(s, x))),
+        }
+    }
 }
 
 /// Leaky ReLU with a scalar slope: `z > 0 ? z : a * z`.
@@ -62,6 +70,14 @@ impl<T: Element> Unary<T> for Abs {
     #[inline(always)]
     fn simd<S: Simd>(self, s: S, z: T::V<S>) -> T::V<S> {
         T::v_abs(s, z)
+    }
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, x: T::SV<S>) -> T::SV<S> {
+        // The half formats: the sign bit cleared on the 16-bit lanes (no conversion).
+        match crate::halves::bits16::<S, T>(crate::halves::Bits16::Abs, x) {
+            Some(y) => y,
+            None => T::store(s, <Self as Unary<T>>::simd(self, s, T::load(s, x))),
+        }
     }
 }
 

@@ -30,6 +30,13 @@ pub trait Unary<T: Element>: Copy {
     fn scalar(self, z: T) -> T;
     /// The same rule on one vector, bit for bit.
     fn simd<S: Simd>(self, s: S, z: T::V<S>) -> T::V<S>;
+    /// The rule on one stored vector: [`Unary::simd`] between the element type's `load` and
+    /// `store` (identities for `f32`/`f64`). Rules without arithmetic override it for the half
+    /// formats, to work on their 16-bit lanes directly: the same bits, no conversions.
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, x: T::SV<S>) -> T::SV<S> {
+        T::store(s, self.simd(s, T::load(s, x)))
+    }
 }
 
 /// A lane rule with an input stream and a per-element slope stream (PReLU).
@@ -88,12 +95,12 @@ pub fn map_aligned<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, src: &[T], dst:
     let mut i = 0;
     while i + UNROLL <= n {
         for j in i..i + UNROLL {
-            ys[j] = T::store(s, f.simd(s, T::load(s, zs[j])));
+            ys[j] = f.simd_stored(s, zs[j]);
         }
         i += UNROLL;
     }
     while i < n {
-        ys[i] = T::store(s, f.simd(s, T::load(s, zs[i])));
+        ys[i] = f.simd_stored(s, zs[i]);
         i += 1;
     }
     if !zt.is_empty() {
@@ -115,12 +122,12 @@ pub fn map_inplace<S: Simd, T: Element, F: Unary<T>>(s: S, f: F, x: &mut [T]) {
     let mut i = 0;
     while i + UNROLL <= n {
         for v in &mut xs[i..i + UNROLL] {
-            store_in_place(v, T::store(s, f.simd(s, T::load(s, *v))));
+            store_in_place(v, f.simd_stored(s, *v));
         }
         i += UNROLL;
     }
     while i < n {
-        let v = T::store(s, f.simd(s, T::load(s, xs[i])));
+        let v = f.simd_stored(s, xs[i]);
         store_in_place(&mut xs[i], v);
         i += 1;
     }

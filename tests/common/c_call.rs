@@ -7,6 +7,8 @@
 // `include!`d by `tests/ffi.rs` and by the fuzz harness (`fuzz/src/harness.rs`, also replayed
 // by `tests/fuzz_corpus.rs`), in a scope that has `use rectifier::ffi::*;`.
 
+use rectifier::{bf16, f16};
+
 /// One parameter of a C kernel: its name, its kind (`In`, `Count`, ...) and the name of the
 /// `Count` parameter that is its length (buffers only).
 pub type Param = (&'static str, &'static str, Option<&'static str>);
@@ -138,6 +140,23 @@ macro_rules! ffi_enums {
 macro_rules! ffi_functions {
     ($($t:tt)*) => {};
 }
+/// `CallC` for element type `$t`: `rectifier_<op>_<t>_on` by name.
+macro_rules! impl_call_c {
+    ($t:ident, [$( $op:ident ( $($p:ident : $kind:ident),* ) )*]) => {
+        impl CallC for $t {
+            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<$t>) -> rectifier_status {
+                paste::paste! { match op {
+                    // SAFETY: the caller's contract.
+                    $( stringify!($op) => unsafe {
+                        [<rectifier_ $op _ $t _on>](backend, $(arg!($kind, $p, r)),*)
+                    }, )*
+                    _ => panic!("no C function for {op}"),
+                } }
+            }
+        }
+    };
+}
+
 macro_rules! ffi_kernels {
     ($(
         $(#[doc = $doc:literal])*
@@ -152,28 +171,10 @@ macro_rules! ffi_kernels {
         pub const SIGNATURES: &[(&str, &[Param])] = &[$(
             (stringify!($op), &[$((stringify!($p), stringify!($kind), len_name!($($len)?))),*]),
         )*];
-        impl CallC for f32 {
-            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<f32>) -> rectifier_status {
-                paste::paste! { match op {
-                    // SAFETY: the caller's contract.
-                    $( stringify!($op) => unsafe {
-                        [<rectifier_ $op _f32_on>](backend, $(arg!($kind, $p, r)),*)
-                    }, )*
-                    _ => panic!("no C function for {op}"),
-                } }
-            }
-        }
-        impl CallC for f64 {
-            unsafe fn call_c(op: &str, backend: rectifier_backend, r: Raw<f64>) -> rectifier_status {
-                paste::paste! { match op {
-                    // SAFETY: the caller's contract.
-                    $( stringify!($op) => unsafe {
-                        [<rectifier_ $op _f64_on>](backend, $(arg!($kind, $p, r)),*)
-                    }, )*
-                    _ => panic!("no C function for {op}"),
-                } }
-            }
-        }
+        impl_call_c!(f32, [$( $op ( $($p : $kind),* ) )*]);
+        impl_call_c!(f64, [$( $op ( $($p : $kind),* ) )*]);
+        impl_call_c!(bf16, [$( $op ( $($p : $kind),* ) )*]);
+        impl_call_c!(f16, [$( $op ( $($p : $kind),* ) )*]);
     };
 }
 
