@@ -58,7 +58,7 @@ fn parse_args() -> Config {
         sizes: vec![4 << 10, 64 << 10, 1 << 20, 64 << 20],
         ops: None,
         backends: None,
-        dtypes: vec!["f32".into(), "f64".into()],
+        dtypes: vec!["f32".into(), "f64".into(), "bf16".into(), "f16".into()],
         budget: Duration::from_millis(40),
         threads: None,
     };

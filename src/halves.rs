@@ -9,6 +9,13 @@
 //! quieted by the `f32` rule, and the invalid product `-inf * 0` is `0xffc0` (`bf16`) /
 //! `0xfe00` (`f16`), the `f32` default NaN `0xffc00000` narrowed.
 //!
+//! Slopes are values of the element type, widened exactly like the data: PReLU's weights are a
+//! tensor of the same dtype in torch too, so `prelu` matches it. `leaky_relu`'s scalar slope is
+//! also a `T` here, where torch keeps its Python-float slope as an `f32` without rounding it to
+//! the half format: the two agree for slopes the half format represents (0.5, 0.25, 0.125, ...),
+//! and differ for others (torch's default 0.01 is not a `bf16`). A decision for now; an
+//! `f32`-slope entry point is future work.
+//!
 //! The SIMD code keeps a vector of half elements as one register of 16-bit lanes in memory and
 //! as two `f32` vectors in the lane rules (the crate-private `SimdElement` of the half types maps
 //! every operation to the `f32` one, applied to both). The conversions:

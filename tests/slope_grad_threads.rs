@@ -142,3 +142,13 @@ fn slope_grad_threads_f32() {
 fn slope_grad_threads_f64() {
     slope_grad_threads::<f64>();
 }
+
+#[test]
+fn slope_grad_threads_bf16() {
+    slope_grad_threads::<rectifier::bf16>();
+}
+
+#[test]
+fn slope_grad_threads_f16() {
+    slope_grad_threads::<rectifier::f16>();
+}

@@ -134,6 +134,16 @@ fn threads_equal_f64() {
     threads_equal::<f64>();
 }
 
+#[test]
+fn threads_equal_bf16() {
+    threads_equal::<rectifier::bf16>();
+}
+
+#[test]
+fn threads_equal_f16() {
+    threads_equal::<rectifier::f16>();
+}
+
 /// Pools of 2, 3 and 7 threads.
 fn pools() -> Vec<(usize, rayon::ThreadPool)> {
     [2, 3, 7]
@@ -284,6 +294,16 @@ fn maxout_threads_f32() {
 #[test]
 fn maxout_threads_f64() {
     maxout_threads::<f64>();
+}
+
+#[test]
+fn maxout_threads_bf16() {
+    maxout_threads::<rectifier::bf16>();
+}
+
+#[test]
+fn maxout_threads_f16() {
+    maxout_threads::<rectifier::f16>();
 }
 
 /// Outputs of 16 MiB and more (streaming stores, tiled planar forward), cut into chunks.
