@@ -11,7 +11,7 @@ use bytemuck::Pod;
 use pulp::Simd;
 
 /// A floating-point element type the kernels accept: `f32`, `f64`, [`crate::bf16`] or
-/// [`crate::f16`]. Sealed.
+/// [`crate::f16`](struct@crate::f16). Sealed.
 pub trait Element:
     sealed::SimdElement
     + sealed::WideAcc

@@ -1,8 +1,8 @@
-//! The half formats, [`bf16`] and [`f16`] (the `half` crate's types): stored as 16 bits,
+//! The half formats, [`bf16`] and [`f16`](struct@f16) (the `half` crate's types): stored as 16 bits,
 //! computed as `f32` (`SPEC.md` section 7).
 //!
 //! Every kernel widens its half inputs to `f32` (exact, signalling NaNs kept), runs the `f32`
-//! lane rule, and rounds the `f32` result to the half format once, to nearest-even ([`narrow`]).
+//! lane rule, and rounds the `f32` result to the half format once, to nearest-even ([`f32_to_bf16`], [`f32_to_f16`]).
 //! A NaN result is truncated to the half format (sign, exponent, the top payload bits, the
 //! quiet bit as the `f32` had it): so `relu`, `abs`, maxout and every select give back the
 //! input's bits, signalling NaNs included, and a quieted NaN stays quiet. Products are
@@ -416,10 +416,21 @@ pub(crate) fn narrow<S: Simd, H: HalfFormat>(s: S, v: [S::f32s; 2]) -> S::u16s {
 }
 
 /// The first `x.len()` lanes of a register of 16-bit lanes from `x`, the others zero (the
-/// masked tail load of the half formats: through a stack buffer, since pulp's own
-/// `partial_load_u16s` does not build for `V4`).
+/// masked head and tail load of the half formats). AVX-512: one masked `vmovdqu16`; elsewhere
+/// through a stack buffer (pulp's own `partial_load_u16s` does not build for `V4`).
 #[inline(always)]
 fn load_u16s<S: Simd>(x: &[u16]) -> S::u16s {
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() && x.len() <= 32 {
+        use core::arch::x86_64::*;
+        let mask = (u64::MAX >> (64 - x.len().max(1))) as u32 * (!x.is_empty()) as u32;
+        // SAFETY: `S` is `V4` (AVX-512 BW present, in its region); the masked load reads only
+        // the `x.len()` lanes of `mask`, all inside `x` (masked-off lanes are not accessed and
+        // cannot fault); `u16s` is `u16x32`, 64 bytes like `__m512i`.
+        return unsafe {
+            core::mem::transmute_copy(&_mm512_maskz_loadu_epi16(mask, x.as_ptr().cast()))
+        };
+    }
     let mut buf = [0u16; 64];
     buf[..x.len()].copy_from_slice(x);
     bytemuck::pod_read_unaligned(&bytemuck::bytes_of(&buf)[..core::mem::size_of::<S::u16s>()])
@@ -587,6 +598,23 @@ macro_rules! impl_half {
             #[inline(always)]
             fn partial_store<S: Simd>(s: S, x: &mut [$t], v: Self::V<S>) {
                 let sv = narrow::<S, $t>(s, v);
+                #[cfg(target_arch = "x86_64")]
+                if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() && x.len() <= 32 {
+                    use core::arch::x86_64::*;
+                    let n = x.len();
+                    let mask = (u64::MAX >> (64 - n.max(1))) as u32 * (n != 0) as u32;
+                    // SAFETY: `S` is `V4` (AVX-512 BW, in its region); the masked store writes
+                    // only the `n` lanes of `mask`, all inside `x`; `u16s` is 64 bytes like
+                    // `__m512i`.
+                    unsafe {
+                        _mm512_mask_storeu_epi16(
+                            x.as_mut_ptr().cast(),
+                            mask,
+                            core::mem::transmute_copy(&sv),
+                        )
+                    };
+                    return;
+                }
                 let x: &mut [u8] = bytemuck::cast_slice_mut(x);
                 let n = x.len();
                 x.copy_from_slice(&bytemuck::bytes_of(&sv)[..n]);

@@ -1,7 +1,7 @@
 //! # rectifier
 //!
 //! Runtime-dispatched SIMD kernels for rectified activations — ReLU, leaky ReLU, PReLU and
-//! absolute-value rectification — and maxout over `f32`, `f64`, [`bf16`] and [`f16`] slices, bit
+//! absolute-value rectification — and maxout over `f32`, `f64`, [`bf16`] and [`f16`](struct@f16) slices, bit
 //! for bit the same on every CPU (AVX-512, AVX2 + FMA, NEON, or the scalar reference).
 //!
 //! ```
@@ -54,7 +54,7 @@
 //! ```
 //!
 //! ## Half precision (`SPEC.md` section 7)
-//! [`bf16`] and [`f16`] (the `half` crate's types, re-exported) go through every kernel: the
+//! [`bf16`] and [`f16`](struct@f16) (the `half` crate's types, re-exported) go through every kernel: the
 //! inputs are widened to `f32` (exact), the `f32` rule runs (slopes widened too), and the result
 //! is rounded once to nearest-even. NaNs are truncated, not quieted again, so `relu`, `abs`,
 //! maxout and every select return their input's bits (signalling NaNs included), and

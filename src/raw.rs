@@ -44,7 +44,7 @@ pub enum DType {
     F64,
     /// `bf16` ([`crate::bf16`]), 2 bytes, aligned to 2.
     BF16,
-    /// `f16` ([`crate::f16`], IEEE binary16), 2 bytes, aligned to 2.
+    /// `f16` ([`crate::f16`](struct@crate::f16), IEEE binary16), 2 bytes, aligned to 2.
     F16,
 }
 
