@@ -25,7 +25,9 @@
 //!   AVX512-BF16 `vcvtneps2bf16` flushes subnormals to zero and quiets NaNs, so it does not
 //!   round as `SPEC.md` requires), then the high halves packed by one `vpermt2w`.
 //! - AVX2: the same, with F16C for `f16` (part of x86-64-v3; the AVX2 backend requires it).
-//! - Other ISAs: through memory and the scalar conversions below (correct, slower).
+//! - NEON: `f16` through `fcvtl`/`fcvtn` (the same quiet-bit fix as x86), `bf16` by shifts and
+//!   integer rounding.
+//! - Other tokens: through memory and the scalar conversions below.
 
 use core::any::TypeId;
 
@@ -128,6 +130,112 @@ impl HalfFormat for f16 {
     #[inline(always)]
     fn of_bits(bits: u16) -> Self {
         f16::from_bits(bits)
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod neon {
+    //! The conversions on NEON (baseline on aarch64). `f16` through `fcvtl`/`fcvtn` (inline
+    //! assembly: the intrinsics on `float16x4_t` are not stable Rust), which quiet signalling
+    //! NaNs as x86 does, undone the same way; `bf16` by shifts and integer rounding.
+    use core::arch::aarch64::*;
+    use core::arch::asm;
+
+    /// 8 `bf16` -> 2 x 4 `f32`.
+    #[inline(always)]
+    pub fn bf16_widen(x: uint16x8_t) -> [float32x4_t; 2] {
+        // SAFETY: NEON is part of the aarch64 baseline; these are register operations.
+        unsafe {
+            let lo = vshlq_n_u32::<16>(vmovl_u16(vget_low_u16(x)));
+            let hi = vshlq_n_u32::<16>(vmovl_high_u16(x));
+            [vreinterpretq_f32_u32(lo), vreinterpretq_f32_u32(hi)]
+        }
+    }
+
+    /// 4 `f32` rounded so that their high 16 bits are the `bf16` results (NaNs truncated).
+    #[inline(always)]
+    fn bf16_round(v: float32x4_t) -> uint32x4_t {
+        // SAFETY: as above.
+        unsafe {
+            let b = vreinterpretq_u32_f32(v);
+            let lsb = vandq_u32(vshrq_n_u32::<16>(b), vdupq_n_u32(1));
+            let r = vaddq_u32(vaddq_u32(b, vdupq_n_u32(0x7fff)), lsb);
+            let num = vceqq_f32(v, v);
+            vbslq_u32(num, r, b)
+        }
+    }
+
+    /// 2 x 4 `f32` -> 8 `bf16`, to nearest-even, NaNs truncated.
+    #[inline(always)]
+    pub fn bf16_narrow(a: float32x4_t, b: float32x4_t) -> uint16x8_t {
+        // SAFETY: as above.
+        unsafe { vshrn_high_n_u32::<16>(vshrn_n_u32::<16>(bf16_round(a)), bf16_round(b)) }
+    }
+
+    /// 8 `f16` -> 2 x 4 `f32`, exact (signalling NaNs kept).
+    #[inline(always)]
+    pub fn f16_widen(x: uint16x8_t) -> [float32x4_t; 2] {
+        let (lo, hi): (float32x4_t, float32x4_t);
+        // SAFETY: `fcvtl`/`fcvtl2` (FP and AdvSIMD, aarch64 baseline) only read and write the
+        // named registers; no memory, no stack, no flags that Rust relies on.
+        unsafe {
+            asm!(
+                "fcvtl {lo:v}.4s, {x:v}.4h",
+                "fcvtl2 {hi:v}.4s, {x:v}.8h",
+                x = in(vreg) x,
+                lo = out(vreg) lo,
+                hi = out(vreg) hi,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        // SAFETY: register operations (NEON baseline).
+        unsafe {
+            // Signalling NaNs (`|h|` in `0x7c01..=0x7dff`): `fcvtl` set their quiet bit.
+            let m = vandq_u16(x, vdupq_n_u16(0x7fff));
+            let snan = vcltq_u16(vsubq_u16(m, vdupq_n_u16(0x7c01)), vdupq_n_u16(0x1ff));
+            let snan = vreinterpretq_s16_u16(snan);
+            let q = vdupq_n_u32(0x0040_0000);
+            let fix_lo = vandq_u32(vreinterpretq_u32_s32(vmovl_s16(vget_low_s16(snan))), q);
+            let fix_hi = vandq_u32(vreinterpretq_u32_s32(vmovl_high_s16(snan)), q);
+            [
+                vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(lo), fix_lo)),
+                vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(hi), fix_hi)),
+            ]
+        }
+    }
+
+    /// 2 x 4 `f32` -> 8 `f16`, to nearest-even (FPCR's default mode), NaNs truncated.
+    #[inline(always)]
+    pub fn f16_narrow(a: float32x4_t, b: float32x4_t) -> uint16x8_t {
+        let h: uint16x8_t;
+        // SAFETY: `fcvtn`/`fcvtn2` only read and write the named registers; `h` is an `out`
+        // (not `lateout`) operand, so it is not allocated to `a` or `b`, which `fcvtn2` reads
+        // after `fcvtn` wrote `h`.
+        unsafe {
+            asm!(
+                "fcvtn {h:v}.4h, {a:v}.4s",
+                "fcvtn2 {h:v}.8h, {b:v}.4s",
+                a = in(vreg) a,
+                b = in(vreg) b,
+                h = out(vreg) h,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        // SAFETY: register operations (NEON baseline).
+        unsafe {
+            // NaNs whose quiet bit was clear: `fcvtn` set it; clear it again.
+            macro_rules! snan {
+                ($v:expr) => {{
+                    let y = vandq_u32(vreinterpretq_u32_f32($v), vdupq_n_u32(0x7fff_ffff));
+                    vmovn_u32(vandq_u32(
+                        vcgtq_u32(y, vdupq_n_u32(0x7f80_0000)),
+                        vcltq_u32(y, vdupq_n_u32(0x7fc0_0000)),
+                    ))
+                }};
+            }
+            let k = vcombine_u16(snan!(a), snan!(b));
+            veorq_u16(h, vandq_u16(k, vdupq_n_u16(0x200)))
+        }
     }
 }
 
@@ -349,6 +457,21 @@ pub(crate) fn widen<S: Simd, H: HalfFormat>(s: S, x: S::u16s) -> [S::f32s; 2] {
             }
         }
     }
+    #[cfg(target_arch = "aarch64")]
+    if TypeId::of::<S>() == TypeId::of::<pulp::aarch64::Neon>() {
+        use core::mem::transmute_copy as tc;
+        // SAFETY: `S` is pulp's `Neon`: `u16s` is `u16x8` (16 bytes, as `uint16x8_t`) and
+        // `f32s` is `f32x4` (`float32x4_t`).
+        unsafe {
+            let x: core::arch::aarch64::uint16x8_t = tc(&x);
+            let r = if H::F16 {
+                neon::f16_widen(x)
+            } else {
+                neon::bf16_widen(x)
+            };
+            return tc(&r);
+        }
+    }
     let lanes = S::F32_LANES.min(32);
     let src: &[H] = bytemuck::cast_slice(bytemuck::bytes_of(&x));
     let mut wide = [0.0f32; 64];
@@ -401,6 +524,20 @@ pub(crate) fn narrow<S: Simd, H: HalfFormat>(s: S, v: [S::f32s; 2]) -> S::u16s {
                 };
                 return tc(&r);
             }
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if TypeId::of::<S>() == TypeId::of::<pulp::aarch64::Neon>() {
+        use core::mem::transmute_copy as tc;
+        // SAFETY: as in `widen`: `[f32x4; 2]` is `[float32x4_t; 2]`, `u16x8` is `uint16x8_t`.
+        unsafe {
+            let [a, b]: [core::arch::aarch64::float32x4_t; 2] = tc(&v);
+            let r = if H::F16 {
+                neon::f16_narrow(a, b)
+            } else {
+                neon::bf16_narrow(a, b)
+            };
+            return tc(&r);
         }
     }
     let lanes = S::F32_LANES.min(32);
@@ -456,6 +593,7 @@ pub(crate) enum Bits16 {
 }
 
 /// The bits of `+inf` in the half format `T`.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn inf_bits<T: Element>() -> u16 {
     let inf = T::from_f64(f64::INFINITY);
