@@ -214,10 +214,21 @@ fn selection() -> &'static BackendSelection {
     })
 }
 
-/// The pure selection rule, separate from the process environment so that it can be tested:
-/// a supported backend named in `env_value` is used (it can only be at or below the detected
-/// one); anything else is reported and detection is used.
-pub(crate) fn select(supported: BackendSet, env_value: Option<&str>) -> BackendSelection {
+/// The selection rule of [`backend_selection`] for a CPU that supports `supported`, with
+/// `RECTIFIER_BACKEND` set to `env_value`, apart from the process (for tests, and to explain a
+/// choice): a supported backend named in `env_value` is used (it can only be at or below the
+/// detected one); anything else is reported in `env_problem` and detection is used.
+///
+/// ```
+/// use rectifier::backend::{Backend, BackendSet, select};
+/// let avx2_cpu = BackendSet::EMPTY.with(Backend::Scalar).with(Backend::Avx2);
+/// assert_eq!(select(avx2_cpu, Some("scalar")).active, Backend::Scalar);
+/// // Never raised above what the CPU supports:
+/// let s = select(avx2_cpu, Some("avx512"));
+/// assert_eq!(s.active, Backend::Avx2);
+/// assert!(s.env_problem.is_some());
+/// ```
+pub fn select(supported: BackendSet, env_value: Option<&str>) -> BackendSelection {
     let detected = supported.best();
     let mut sel = BackendSelection {
         detected,
@@ -245,35 +256,4 @@ pub(crate) fn select(supported: BackendSet, env_value: Option<&str>) -> BackendS
         Some(b) => sel.active = b,
     }
     sel
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_lowers_never_raises() {
-        let avx2_cpu = BackendSet::EMPTY.with(Backend::Scalar).with(Backend::Avx2);
-        assert_eq!(select(avx2_cpu, None).active, Backend::Avx2);
-        assert_eq!(select(avx2_cpu, Some("scalar")).active, Backend::Scalar);
-        let s = select(avx2_cpu, Some("avx512"));
-        assert_eq!(s.active, Backend::Avx2);
-        assert!(s.env_problem.unwrap().contains("does not support"));
-        let s = select(avx2_cpu, Some("fast"));
-        assert_eq!(s.active, Backend::Avx2);
-        assert!(s.env_problem.unwrap().contains("not a backend name"));
-        assert_eq!(select(avx2_cpu, Some("")).active, Backend::Avx2);
-        assert_eq!(select(avx2_cpu, Some(" AVX2 ")).active, Backend::Avx2);
-    }
-
-    #[test]
-    fn set_best_and_display() {
-        let s = BackendSet::EMPTY
-            .with(Backend::Scalar)
-            .with(Backend::Avx2)
-            .with(Backend::Avx512);
-        assert_eq!(s.best(), Backend::Avx512);
-        assert_eq!(s.to_string(), "scalar, avx2, avx512");
-        assert_eq!(BackendSet::EMPTY.best(), Backend::Scalar);
-    }
 }

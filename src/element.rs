@@ -14,6 +14,7 @@ use pulp::Simd;
 /// [`crate::f16`](struct@crate::f16). Sealed.
 pub trait Element:
     sealed::SimdElement
+    + crate::ops::Entry
     + sealed::WideAcc
     + sealed::MaskBits
     + Copy

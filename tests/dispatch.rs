@@ -5,6 +5,7 @@
 
 use std::process::Command;
 
+use rectifier::backend::{BackendSet, select};
 use rectifier::{ALL_BACKENDS, BACKEND_ENV_VAR, Backend, Error, Rectifier, supported_backends};
 
 #[test]
@@ -152,4 +153,32 @@ fn env_override_lowers_and_never_raises() {
     }
     // Unknown values are reported, not ignored.
     run_child("sse9", detected, true);
+}
+
+// The pure selection rule (`backend::select`), apart from the process environment.
+
+#[test]
+fn env_lowers_never_raises() {
+    let avx2_cpu = BackendSet::EMPTY.with(Backend::Scalar).with(Backend::Avx2);
+    assert_eq!(select(avx2_cpu, None).active, Backend::Avx2);
+    assert_eq!(select(avx2_cpu, Some("scalar")).active, Backend::Scalar);
+    let s = select(avx2_cpu, Some("avx512"));
+    assert_eq!(s.active, Backend::Avx2);
+    assert!(s.env_problem.unwrap().contains("does not support"));
+    let s = select(avx2_cpu, Some("fast"));
+    assert_eq!(s.active, Backend::Avx2);
+    assert!(s.env_problem.unwrap().contains("not a backend name"));
+    assert_eq!(select(avx2_cpu, Some("")).active, Backend::Avx2);
+    assert_eq!(select(avx2_cpu, Some(" AVX2 ")).active, Backend::Avx2);
+}
+
+#[test]
+fn set_best_and_display() {
+    let s = BackendSet::EMPTY
+        .with(Backend::Scalar)
+        .with(Backend::Avx2)
+        .with(Backend::Avx512);
+    assert_eq!(s.best(), Backend::Avx512);
+    assert_eq!(s.to_string(), "scalar, avx2, avx512");
+    assert_eq!(BackendSet::EMPTY.best(), Backend::Scalar);
 }

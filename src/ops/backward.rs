@@ -57,6 +57,23 @@ impl Rectifier {
         by_side!(sub, R => self.run(PreluGradKernel::<T, R> { z, io, slopes, layout }))
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn prelu_slope_grad<T: Element>(
+        self,
+        z: &[T],
+        io: Io<'_, T>,
+        slopes: &[T],
+        da: &mut [T],
+        layout: ChannelLayout,
+        sub: Subgradient,
+    ) {
+        by_side!(sub, R => PreluSlopeGradKernel::<T, R> { z, io, slopes, da, layout }.run_on(self))
+    }
+}
+
+entry_points! {
+    Table in backward;
+
     /// ReLU backward: `dx[i] = +0` where `z[i] <= 0` (`Left`) or `z[i] < 0` (`Right`), else
     /// `dy[i]`'s bits (a NaN `z` passes `dy`). Error if the lengths differ.
     pub fn relu_backward<T: Element>(
@@ -272,19 +289,6 @@ impl Rectifier {
         check_from_output(slopes, sub)?;
         self.prelu_grad(y, Io::InPlace(dy_dx), slopes, layout, sub);
         Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn prelu_slope_grad<T: Element>(
-        self,
-        z: &[T],
-        io: Io<'_, T>,
-        slopes: &[T],
-        da: &mut [T],
-        layout: ChannelLayout,
-        sub: Subgradient,
-    ) {
-        by_side!(sub, R => PreluSlopeGradKernel::<T, R> { z, io, slopes, da, layout }.run_on(self))
     }
 
     /// PReLU backward with the slope gradient, in one pass over `z` and `dy`: `dx` as

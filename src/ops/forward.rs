@@ -9,7 +9,9 @@ use crate::kernels::Io;
 use crate::kernels::forward::{Abs, LeakyRelu, MapKernel, PreluKernel, Relu};
 use crate::layout::ChannelLayout;
 
-impl Rectifier {
+entry_points! {
+    Table in forward;
+
     /// `dst[i] = relu(src[i])`: `+0` where `src[i] < 0`, else `src[i]`'s bits (NaN and `-0`
     /// included). Error if the lengths differ.
     pub fn relu<T: Element>(self, src: &[T], dst: &mut [T]) -> Result<(), Error> {

@@ -41,6 +41,10 @@ impl Rectifier {
     fn leaky_mask_fwd<T: Element>(self, io: Io<'_, T>, mask: &mut [u64], a: T, sub: Subgradient) {
         self.mask_fwd(io, mask, Slopes::One(a), false, sub)
     }
+}
+
+entry_points! {
+    Table in mask;
 
     /// [`Rectifier::relu`] that also writes `mask` (`ceil(n / 64)` words): bit `i % 64` of
     /// word `i / 64` is `1` where ReLU backward under `sub` passes `dy` (`Left`: `!(z <= 0)`;

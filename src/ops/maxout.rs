@@ -54,7 +54,13 @@ pub enum MaxoutGradMode {
 }
 
 mod private {
-    pub trait Sealed {}
+    use super::{Element, IndexedTable};
+    use crate::ops::Entries;
+
+    pub trait Sealed: Sized + 'static {
+        /// The entry points of the maxout methods with `Self` indices, in `T`'s table.
+        fn indexed<T: Element>(e: &'static Entries<T>) -> &'static IndexedTable<T, Self>;
+    }
 }
 
 /// An integer type for maxout indices: `u32`, or `u16` / `u8` to save memory when `k` fits
@@ -78,8 +84,13 @@ pub trait MaxoutIndex:
 }
 
 macro_rules! impl_index {
-    ($($t:ident)*) => {$(
-        impl private::Sealed for $t {}
+    ($($t:ident)*) => {$( paste::paste! {
+        impl private::Sealed for $t {
+            #[inline]
+            fn indexed<T: Element>(e: &'static crate::ops::Entries<T>) -> &'static IndexedTable<T, $t> {
+                &e.[<maxout_ $t>]
+            }
+        }
         impl MaxoutIndex for $t {
             const NAME: &'static str = stringify!($t);
             const MAX_K: usize = $t::MAX as usize + 1;
@@ -100,7 +111,7 @@ macro_rules! impl_index {
                 self as u32
             }
         }
-    )*};
+    })*};
 }
 impl_index!(u8 u16 u32);
 
@@ -182,6 +193,29 @@ fn check_indices_on<I: MaxoutIndex>(r: Rectifier, indices: &[I], k: usize) -> Re
     r.run_single(check)
 }
 
+/// The maxout entry points with an index type `I` for one element type (see `entry_points!`).
+#[allow(clippy::type_complexity)]
+pub struct IndexedTable<T: 'static, I: 'static> {
+    maxout: fn(Rectifier, &[T], usize, MaxoutLayout, &mut [T], &mut [I]) -> Result<(), Error>,
+    maxout_backward: fn(
+        Rectifier,
+        &[T],
+        &[I],
+        usize,
+        MaxoutLayout,
+        &mut [T],
+        MaxoutGradMode,
+    ) -> Result<(), Error>,
+}
+
+impl<T: Element, I: MaxoutIndex> IndexedTable<T, I> {
+    /// The bodies, instantiated for `T` and `I`.
+    pub(crate) const NEW: Self = IndexedTable {
+        maxout: Rectifier::maxout_body::<T, I>,
+        maxout_backward: Rectifier::maxout_backward_body::<T, I>,
+    };
+}
+
 impl Rectifier {
     /// Maxout forward: for each of the `G = z.len() / k` groups of `layout`, `values[g]` is the
     /// group's maximum and `indices[g]` its position in the group (`0..k`). The first NaN of a
@@ -191,7 +225,37 @@ impl Rectifier {
     ///
     /// Errors (nothing written): `k == 0`, `k` too large for `I`, `z.len()` not a multiple of
     /// `k`, `values` or `indices` not of length `G`.
+    #[inline]
     pub fn maxout<T: Element, I: MaxoutIndex>(
+        self,
+        z: &[T],
+        k: usize,
+        layout: MaxoutLayout,
+        values: &mut [T],
+        indices: &mut [I],
+    ) -> Result<(), Error> {
+        (I::indexed(T::entries()).maxout)(self, z, k, layout, values, indices)
+    }
+
+    /// Maxout backward: `dx` (`G * k` elements in `layout`) from the upstream gradient `dy`
+    /// (`G`) and the forward pass's `indices` (`G`), by `mode` ([`MaxoutGradMode`]).
+    ///
+    /// Errors (nothing written): `k == 0`, `k` too large for `I`, `dx.len()` not a multiple of
+    /// `k`, `dy` or `indices` not of length `G = dx.len() / k`, an index `>= k`.
+    #[inline]
+    pub fn maxout_backward<T: Element, I: MaxoutIndex>(
+        self,
+        dy: &[T],
+        indices: &[I],
+        k: usize,
+        layout: MaxoutLayout,
+        dx: &mut [T],
+        mode: MaxoutGradMode,
+    ) -> Result<(), Error> {
+        (I::indexed(T::entries()).maxout_backward)(self, dy, indices, k, layout, dx, mode)
+    }
+
+    fn maxout_body<T: Element, I: MaxoutIndex>(
         self,
         z: &[T],
         k: usize,
@@ -214,34 +278,7 @@ impl Rectifier {
         Ok(())
     }
 
-    /// Maxout forward, values only (inference): [`Rectifier::maxout`] without the indices.
-    pub fn maxout_values<T: Element>(
-        self,
-        z: &[T],
-        k: usize,
-        layout: MaxoutLayout,
-        values: &mut [T],
-    ) -> Result<(), Error> {
-        check_k::<u32>(k, false)?;
-        let groups = groups_of("z", z.len(), k)?;
-        check_len("values", groups, values.len())?;
-        self.run(MaxoutKernel::<T, u32> {
-            z,
-            k,
-            layout,
-            stride: groups,
-            values,
-            indices: None,
-        });
-        Ok(())
-    }
-
-    /// Maxout backward: `dx` (`G * k` elements in `layout`) from the upstream gradient `dy`
-    /// (`G`) and the forward pass's `indices` (`G`), by `mode` ([`MaxoutGradMode`]).
-    ///
-    /// Errors (nothing written): `k == 0`, `k` too large for `I`, `dx.len()` not a multiple of
-    /// `k`, `dy` or `indices` not of length `G = dx.len() / k`, an index `>= k`.
-    pub fn maxout_backward<T: Element, I: MaxoutIndex>(
+    fn maxout_backward_body<T: Element, I: MaxoutIndex>(
         self,
         dy: &[T],
         indices: &[I],
@@ -269,6 +306,32 @@ impl Rectifier {
             dx,
             mode,
             whole_bytes,
+        });
+        Ok(())
+    }
+}
+
+entry_points! {
+    Table in maxout;
+
+    /// Maxout forward, values only (inference): [`Rectifier::maxout`] without the indices.
+    pub fn maxout_values<T: Element>(
+        self,
+        z: &[T],
+        k: usize,
+        layout: MaxoutLayout,
+        values: &mut [T],
+    ) -> Result<(), Error> {
+        check_k::<u32>(k, false)?;
+        let groups = groups_of("z", z.len(), k)?;
+        check_len("values", groups, values.len())?;
+        self.run(MaxoutKernel::<T, u32> {
+            z,
+            k,
+            layout,
+            stride: groups,
+            values,
+            indices: None,
         });
         Ok(())
     }
