@@ -163,7 +163,8 @@ mod header {
         d.iter().map(|s| s.to_string()).collect()
     }
 
-    /// The C type of a kernel parameter of `kind` with element type `t` (`float`/`double`).
+    /// The C type of a kernel parameter of `kind` with element type `t` (`float`/`double`, or
+    /// `uint16_t` for the half formats).
     fn kind_ty(kind: &str, t: &str) -> String {
         match kind {
             "In" => format!("const {t} *"),
@@ -171,6 +172,8 @@ mod header {
             "MaskIn" => "const uint64_t *".into(),
             "MaskOut" => "uint64_t *".into(),
             "Count" => "size_t ".into(),
+            // The scalar slope: an `f32` (`float`) for the half formats, as in the Rust API.
+            "Scalar" if t == "uint16_t" => "float ".into(),
             "Scalar" => format!("{t} "),
             "Layout" => "rectifier_layout ".into(),
             "Subgradient" => "rectifier_subgradient ".into(),
@@ -368,8 +371,9 @@ mod header {
  * shared one (target/release/librectifier.so). Every kernel exists as `rectifier_<op>_f32`,
  * `rectifier_<op>_f64`, `rectifier_<op>_bf16` and `rectifier_<op>_f16` (on the active backend),
  * and as `..._f32_on` etc. taking a `rectifier_backend` first (to pin or compare backends).
- * `bf16` and `f16` elements (and slopes) are their bit patterns in `uint16_t`; they compute as
- * `f32` and round once to nearest-even (SPEC.md section 7).
+ * `bf16` and `f16` elements (and PReLU slopes) are their bit patterns in `uint16_t`; the scalar
+ * slope of the leaky ReLU kernels is a `float`, as in PyTorch. They compute as `f32` and round
+ * once to nearest-even (SPEC.md section 7).
  *
  * Every kernel returns a `rectifier_status`: RECTIFIER_OK (0), or the reason nothing was written.
  * The checks, in order, before anything is written:

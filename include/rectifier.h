@@ -8,8 +8,9 @@
  * shared one (target/release/librectifier.so). Every kernel exists as `rectifier_<op>_f32`,
  * `rectifier_<op>_f64`, `rectifier_<op>_bf16` and `rectifier_<op>_f16` (on the active backend),
  * and as `..._f32_on` etc. taking a `rectifier_backend` first (to pin or compare backends).
- * `bf16` and `f16` elements (and slopes) are their bit patterns in `uint16_t`; they compute as
- * `f32` and round once to nearest-even (SPEC.md section 7).
+ * `bf16` and `f16` elements (and PReLU slopes) are their bit patterns in `uint16_t`; the scalar
+ * slope of the leaky ReLU kernels is a `float`, as in PyTorch. They compute as `f32` and round
+ * once to nearest-even (SPEC.md section 7).
  *
  * Every kernel returns a `rectifier_status`: RECTIFIER_OK (0), or the reason nothing was written.
  * The checks, in order, before anything is written:
@@ -497,7 +498,7 @@ rectifier_status rectifier_leaky_relu_bf16(
     const uint16_t *src,
     uint16_t *dst,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * `rectifier_leaky_relu_bf16` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
@@ -508,7 +509,7 @@ rectifier_status rectifier_leaky_relu_bf16_on(
     const uint16_t *src,
     uint16_t *dst,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * Leaky ReLU: `dst[i] = src[i] > 0 ? src[i] : slope * src[i]` (one rounding; NaN quieted,
@@ -526,7 +527,7 @@ rectifier_status rectifier_leaky_relu_f16(
     const uint16_t *src,
     uint16_t *dst,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * `rectifier_leaky_relu_f16` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
@@ -537,7 +538,7 @@ rectifier_status rectifier_leaky_relu_f16_on(
     const uint16_t *src,
     uint16_t *dst,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * Leaky ReLU in place.
@@ -593,7 +594,7 @@ rectifier_status rectifier_leaky_relu_inplace_f64_on(
  * @param slope the slope `a` (finite)
  * @return `RECTIFIER_OK`, or the reason nothing was written.
  */
-rectifier_status rectifier_leaky_relu_inplace_bf16(uint16_t *x, size_t n, uint16_t slope);
+rectifier_status rectifier_leaky_relu_inplace_bf16(uint16_t *x, size_t n, float slope);
 
 /**
  * `rectifier_leaky_relu_inplace_bf16` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
@@ -603,7 +604,7 @@ rectifier_status rectifier_leaky_relu_inplace_bf16_on(
     rectifier_backend backend,
     uint16_t *x,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * Leaky ReLU in place.
@@ -615,7 +616,7 @@ rectifier_status rectifier_leaky_relu_inplace_bf16_on(
  * @param slope the slope `a` (finite)
  * @return `RECTIFIER_OK`, or the reason nothing was written.
  */
-rectifier_status rectifier_leaky_relu_inplace_f16(uint16_t *x, size_t n, uint16_t slope);
+rectifier_status rectifier_leaky_relu_inplace_f16(uint16_t *x, size_t n, float slope);
 
 /**
  * `rectifier_leaky_relu_inplace_f16` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
@@ -625,7 +626,7 @@ rectifier_status rectifier_leaky_relu_inplace_f16_on(
     rectifier_backend backend,
     uint16_t *x,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * Absolute-value rectification: `dst[i] = src[i]` with the sign bit cleared.
@@ -1633,7 +1634,7 @@ rectifier_status rectifier_leaky_relu_backward_bf16(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1646,7 +1647,7 @@ rectifier_status rectifier_leaky_relu_backward_bf16_on(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1667,7 +1668,7 @@ rectifier_status rectifier_leaky_relu_backward_f16(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1680,7 +1681,7 @@ rectifier_status rectifier_leaky_relu_backward_f16_on(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1761,7 +1762,7 @@ rectifier_status rectifier_leaky_relu_backward_inplace_bf16(
     const uint16_t *z,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1773,7 +1774,7 @@ rectifier_status rectifier_leaky_relu_backward_inplace_bf16_on(
     const uint16_t *z,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1792,7 +1793,7 @@ rectifier_status rectifier_leaky_relu_backward_inplace_f16(
     const uint16_t *z,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1804,7 +1805,7 @@ rectifier_status rectifier_leaky_relu_backward_inplace_f16_on(
     const uint16_t *z,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1896,7 +1897,7 @@ rectifier_status rectifier_leaky_relu_backward_from_output_bf16(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1909,7 +1910,7 @@ rectifier_status rectifier_leaky_relu_backward_from_output_bf16_on(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1931,7 +1932,7 @@ rectifier_status rectifier_leaky_relu_backward_from_output_f16(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -1944,7 +1945,7 @@ rectifier_status rectifier_leaky_relu_backward_from_output_f16_on(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -2025,7 +2026,7 @@ rectifier_status rectifier_leaky_relu_backward_from_output_inplace_bf16(
     const uint16_t *y,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -2037,7 +2038,7 @@ rectifier_status rectifier_leaky_relu_backward_from_output_inplace_bf16_on(
     const uint16_t *y,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -2056,7 +2057,7 @@ rectifier_status rectifier_leaky_relu_backward_from_output_inplace_f16(
     const uint16_t *y,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -2068,7 +2069,7 @@ rectifier_status rectifier_leaky_relu_backward_from_output_inplace_f16_on(
     const uint16_t *y,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -3673,7 +3674,7 @@ rectifier_status rectifier_leaky_relu_with_mask_bf16(
     size_t n,
     uint64_t *mask,
     size_t mask_words,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -3687,7 +3688,7 @@ rectifier_status rectifier_leaky_relu_with_mask_bf16_on(
     size_t n,
     uint64_t *mask,
     size_t mask_words,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -3710,7 +3711,7 @@ rectifier_status rectifier_leaky_relu_with_mask_f16(
     size_t n,
     uint64_t *mask,
     size_t mask_words,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -3724,7 +3725,7 @@ rectifier_status rectifier_leaky_relu_with_mask_f16_on(
     size_t n,
     uint64_t *mask,
     size_t mask_words,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -3813,7 +3814,7 @@ rectifier_status rectifier_leaky_relu_with_mask_inplace_bf16(
     size_t n,
     uint64_t *mask,
     size_t mask_words,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -3826,7 +3827,7 @@ rectifier_status rectifier_leaky_relu_with_mask_inplace_bf16_on(
     size_t n,
     uint64_t *mask,
     size_t mask_words,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -3847,7 +3848,7 @@ rectifier_status rectifier_leaky_relu_with_mask_inplace_f16(
     size_t n,
     uint64_t *mask,
     size_t mask_words,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -3860,7 +3861,7 @@ rectifier_status rectifier_leaky_relu_with_mask_inplace_f16_on(
     size_t n,
     uint64_t *mask,
     size_t mask_words,
-    uint16_t slope,
+    float slope,
     rectifier_subgradient subgradient);
 
 /**
@@ -4186,7 +4187,7 @@ rectifier_status rectifier_leaky_relu_backward_from_mask_bf16(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * `rectifier_leaky_relu_backward_from_mask_bf16` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
@@ -4199,7 +4200,7 @@ rectifier_status rectifier_leaky_relu_backward_from_mask_bf16_on(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * Leaky ReLU backward from the packed mask: `dx[i] = bit i ? dy[i] : slope * dy[i]`.
@@ -4220,7 +4221,7 @@ rectifier_status rectifier_leaky_relu_backward_from_mask_f16(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * `rectifier_leaky_relu_backward_from_mask_f16` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
@@ -4233,7 +4234,7 @@ rectifier_status rectifier_leaky_relu_backward_from_mask_f16_on(
     const uint16_t *dy,
     uint16_t *dx,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * Leaky ReLU backward from the mask, in place.
@@ -4314,7 +4315,7 @@ rectifier_status rectifier_leaky_relu_backward_from_mask_inplace_bf16(
     size_t mask_words,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * `rectifier_leaky_relu_backward_from_mask_inplace_bf16` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
@@ -4326,7 +4327,7 @@ rectifier_status rectifier_leaky_relu_backward_from_mask_inplace_bf16_on(
     size_t mask_words,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * Leaky ReLU backward from the mask, in place.
@@ -4345,7 +4346,7 @@ rectifier_status rectifier_leaky_relu_backward_from_mask_inplace_f16(
     size_t mask_words,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * `rectifier_leaky_relu_backward_from_mask_inplace_f16` on `backend` (`RECTIFIER_BACKEND_AUTO`: the active one;
@@ -4357,7 +4358,7 @@ rectifier_status rectifier_leaky_relu_backward_from_mask_inplace_f16_on(
     size_t mask_words,
     uint16_t *dy_dx,
     size_t n,
-    uint16_t slope);
+    float slope);
 
 /**
  * PReLU that also writes the packed mask (as `relu_with_mask`).

@@ -38,6 +38,11 @@ pub trait Element:
         + core::ops::BitOr<Output = Self::Bits>
         + core::ops::BitXor<Output = Self::Bits>
         + core::ops::Not<Output = Self::Bits>;
+    /// The type of a scalar slope, the `a` of `leaky_relu` and its backward: `Self` for `f32`
+    /// and `f64`; `f32` for the half formats, as PyTorch keeps its scalar slope in `float` (the
+    /// product is the `f32` product, rounded once to the format: [`crate::halves`]). Per-channel
+    /// PReLU slopes are `Self`.
+    type Slope: Copy + Debug + PartialOrd + Default + Send + Sync + Into<f64> + 'static;
     /// The name used by the report and the C ABI: `"f32"`, `"f64"`, `"bf16"` or `"f16"`.
     const NAME: &'static str;
     /// The NaN that x86 produces for an invalid operation such as `inf * 0`:
@@ -59,6 +64,8 @@ pub trait Element:
     fn is_nan(self) -> bool;
     /// Widened to `f64` (exact).
     fn to_f64(self) -> f64;
+    /// As a [`Element::Slope`] (exact: the identity, or widened to `f32`).
+    fn to_slope(self) -> Self::Slope;
     /// From `f64`, rounded to nearest (the half formats: to `f32`, then to the format, the
     /// `f32`-then-round rule of `SPEC.md` section 7).
     fn from_f64(x: f64) -> Self;
@@ -94,6 +101,19 @@ pub(crate) mod sealed {
         fn lanes<S: Simd>() -> usize;
         fn v_splat<S: Simd>(s: S, x: Self) -> Self::V<S>;
         fn v_splat_bits<S: Simd>(s: S, bits: u64) -> Self::V<S>;
+        /// A scalar slope in every lane.
+        fn v_splat_slope<S: Simd>(s: S, a: <Self as Element>::Slope) -> Self::V<S>
+        where
+            Self: Element;
+        /// `a * z` of one element, the scalar rule: [`crate::reference::mul`] for `f32`/`f64`;
+        /// for the half formats, the `f32` product rounded once to the format.
+        fn mul_slope(a: <Self as Element>::Slope, z: Self) -> Self
+        where
+            Self: Element;
+        /// A slope from `f64`, rounded to nearest (exact for any value that came from a slope).
+        fn slope_from_f64(x: f64) -> <Self as Element>::Slope
+        where
+            Self: Element;
         /// `x` as whole stored vectors from its start, and the rest.
         fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::SV<S>], &[Self]);
         /// `x` as whole stored vectors from its start, and the rest.
@@ -429,6 +449,7 @@ macro_rules! impl_element {
      $u:ident, $select_u:ident, $add_u:ident, $eq_u:ident, $addv:ident, $first_true:ident, $rmax:ident) => {
         impl Element for $t {
             type Bits = $bits;
+            type Slope = $t;
             const NAME: &'static str = $name;
             const DEFAULT_NAN_BITS: $bits = $default_nan;
             const SIGN_BITS: $bits = $sign;
@@ -454,6 +475,10 @@ macro_rules! impl_element {
                 self as f64
             }
             #[inline(always)]
+            fn to_slope(self) -> $t {
+                self
+            }
+            #[inline(always)]
             fn from_f64(x: f64) -> $t {
                 x as $t
             }
@@ -474,6 +499,18 @@ macro_rules! impl_element {
             #[inline(always)]
             fn v_splat<S: Simd>(s: S, x: $t) -> S::$v {
                 s.$splat(x)
+            }
+            #[inline(always)]
+            fn v_splat_slope<S: Simd>(s: S, a: $t) -> S::$v {
+                s.$splat(a)
+            }
+            #[inline(always)]
+            fn mul_slope(a: $t, z: $t) -> $t {
+                crate::reference::mul(a, z)
+            }
+            #[inline(always)]
+            fn slope_from_f64(x: f64) -> $t {
+                x as $t
             }
             #[inline(always)]
             fn v_splat_bits<S: Simd>(s: S, bits: u64) -> S::$v {

@@ -9,12 +9,11 @@
 //! quieted by the `f32` rule, and the invalid product `-inf * 0` is `0xffc0` (`bf16`) /
 //! `0xfe00` (`f16`), the `f32` default NaN `0xffc00000` narrowed.
 //!
-//! Slopes are values of the element type, widened exactly like the data: PReLU's weights are a
-//! tensor of the same dtype in torch too, so `prelu` matches it. `leaky_relu`'s scalar slope is
-//! also a `T` here, where torch keeps its Python-float slope as an `f32` without rounding it to
-//! the half format: the two agree for slopes the half format represents (0.5, 0.25, 0.125, ...),
-//! and differ for others (torch's default 0.01 is not a `bf16`). A decision for now; an
-//! `f32`-slope entry point is future work.
+//! Slopes: the scalar slope of `leaky_relu` and its backward ([`Element::Slope`]) is an `f32`,
+//! as PyTorch keeps its Python-float slope in `float` without rounding it to the half format:
+//! `a * z` is the `f32` product of `a` and the widened `z`, rounded once (so torch's default
+//! 0.01, which is not a `bf16`, gives torch's results). PReLU's weights are a tensor of the
+//! element type, as in torch, and are widened exactly like the data.
 //!
 //! The SIMD code keeps a vector of half elements as one register of 16-bit lanes in memory and
 //! as two `f32` vectors in the lane rules (the crate-private `SimdElement` of the half types maps
@@ -656,6 +655,7 @@ macro_rules! impl_half {
     ($t:ident, $name:literal, $default_nan:expr) => {
         impl Element for $t {
             type Bits = u16;
+            type Slope = f32;
             const NAME: &'static str = $name;
             const DEFAULT_NAN_BITS: u16 = $default_nan;
             const SIGN_BITS: u16 = 0x8000;
@@ -680,6 +680,10 @@ macro_rules! impl_half {
             fn to_f64(self) -> f64 {
                 HalfFormat::widen(self) as f64
             }
+            #[inline(always)]
+            fn to_slope(self) -> f32 {
+                HalfFormat::widen(self)
+            }
             /// Rounded to `f32` first, then to the half format (the `f32`-then-round rule).
             #[inline(always)]
             fn from_f64(x: f64) -> $t {
@@ -703,6 +707,20 @@ macro_rules! impl_half {
             fn v_splat<S: Simd>(s: S, x: $t) -> Self::V<S> {
                 let v = s.splat_f32s(HalfFormat::widen(x));
                 [v, v]
+            }
+            #[inline(always)]
+            fn v_splat_slope<S: Simd>(s: S, a: f32) -> Self::V<S> {
+                let v = s.splat_f32s(a);
+                [v, v]
+            }
+            /// The `f32` product (x86's NaN rules), rounded once (NaNs truncated).
+            #[inline(always)]
+            fn mul_slope(a: f32, z: $t) -> $t {
+                <$t as HalfFormat>::narrow(crate::reference::mul(a, HalfFormat::widen(z)))
+            }
+            #[inline(always)]
+            fn slope_from_f64(x: f64) -> f32 {
+                x as f32
             }
             #[inline(always)]
             fn v_splat_bits<S: Simd>(s: S, bits: u64) -> Self::V<S> {

@@ -22,7 +22,7 @@ use crate::subgradient::Subgradient;
 /// indices to `indices`; backward reads `dy` from `src` (`G`) and `indices`, and writes `dx` to
 /// `dst` (`G * k`).
 #[derive(Debug)]
-pub struct Args<'a, T> {
+pub struct Args<'a, T: Element> {
     /// Input of out-of-place ops (ignored by in-place ones); `dy` of out-of-place backward ops.
     pub src: &'a [T],
     /// Output of out-of-place ops; the buffer of in-place ones (`dy` in, `dx` out, for in-place
@@ -45,8 +45,8 @@ pub struct Args<'a, T> {
     pub indices: &'a mut [u32],
     /// How `maxout_backward` writes `dx`.
     pub grad_mode: MaxoutGradMode,
-    /// The slope of `leaky_relu`.
-    pub slope: T,
+    /// The slope of `leaky_relu` (an `f32` for the half formats).
+    pub slope: T::Slope,
     /// The slope array of `prelu`.
     pub slopes: &'a [T],
     /// The layout of `prelu`.
@@ -63,7 +63,7 @@ impl<T: Element> Default for Args<'_, T> {
             sub: Subgradient::Left,
             da: &mut [],
             mask: &mut [],
-            slope: T::ZERO,
+            slope: T::Slope::default(),
             slopes: &[],
             layout: ChannelLayout::ChannelsLast,
             k: 1,

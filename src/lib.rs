@@ -55,8 +55,9 @@
 //!
 //! ## Half precision (`SPEC.md` section 7)
 //! [`bf16`] and [`f16`](struct@f16) (the `half` crate's types, re-exported) go through every kernel: the
-//! inputs are widened to `f32` (exact), the `f32` rule runs (slopes widened too), and the result
-//! is rounded once to nearest-even. NaNs are truncated, not quieted again, so `relu`, `abs`,
+//! inputs are widened to `f32` (exact), the `f32` rule runs (PReLU slopes widened too; the scalar
+//! slope of leaky ReLU is an `f32`, [`Element::Slope`], as in torch), and the result is rounded
+//! once to nearest-even. NaNs are truncated, not quieted again, so `relu`, `abs`,
 //! maxout and every select return their input's bits (signalling NaNs included), and
 //! `-inf * 0` is `0xffc0` / `0xfe00`. The results never depend on the element's position or the
 //! ISA (torch's own half-precision NaNs do). The conversions are in [`halves`].
@@ -65,7 +66,7 @@
 //! use rectifier::bf16;
 //! let z = [bf16::from_f32(-2.0), bf16::from_bits(0x7f81), bf16::from_f32(0.5)];
 //! let mut y = [bf16::ZERO; 3];
-//! rectifier::leaky_relu(&z, &mut y, bf16::from_f32(0.25))?;
+//! rectifier::leaky_relu(&z, &mut y, 0.25)?; // an `f32` slope
 //! // -2 * 0.25, the signalling NaN quieted by the product (payload kept), 0.5.
 //! assert_eq!(y.map(|v| v.to_bits()), [0xbf00, 0x7fc1, 0x3f00]);
 //! rectifier::relu(&z, &mut y)?;

@@ -85,8 +85,8 @@ pub struct RawArgs<'a> {
     pub da: &'a mut [u8],
     /// The packed mask, as bytes of native-endian `u64` words (aligned to 8).
     pub mask: &'a mut [u8],
-    /// The slope of `leaky_relu`, rounded to the element type (exact for any value that came
-    /// from an `f32`, for [`DType::F32`]).
+    /// The slope of `leaky_relu`, rounded to the type of the slope, [`crate::Element::Slope`]
+    /// (`f32` for [`DType::F32`] and the half formats): exact for any value that came from one.
     pub slope: f64,
     /// The slope array of `prelu`.
     pub slopes: &'a [u8],
@@ -153,7 +153,7 @@ fn call_typed<T: Element>(r: Rectifier, op: Op, a: RawArgs<'_>) -> Result<(), Er
             sub: a.sub,
             da,
             mask,
-            slope: T::from_f64(a.slope),
+            slope: T::slope_from_f64(a.slope),
             slopes,
             layout: a.layout,
             k: a.k,

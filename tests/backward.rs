@@ -34,11 +34,11 @@ fn from_z(op: Op) -> Op {
 }
 
 /// Whether backward from the output is allowed for these parameters.
-fn from_output_ok<T: TestElement>(op: Op, sub: Subgradient, slope: T, slopes: &[T]) -> bool {
+fn from_output_ok<T: TestElement>(op: Op, sub: Subgradient, slope: T::Slope, slopes: &[T]) -> bool {
     sub == Subgradient::Left
         && match op.params() {
             Params::None => true,
-            Params::Slope => slope > T::ZERO,
+            Params::Slope => slope > Default::default(),
             Params::ChannelSlopes => slopes.iter().all(|&a| a > T::ZERO),
             Params::Maxout | Params::MaxoutBackward => false,
         }
@@ -55,7 +55,7 @@ fn forward_of(op: Op) -> Op {
 fn forward_mask<T: TestElement>(
     op: Op,
     z: &[T],
-    slope: T,
+    slope: T::Slope,
     slopes: &[T],
     layout: ChannelLayout,
     sub: Subgradient,
@@ -91,7 +91,7 @@ fn run_grad<T: TestElement>(
     z: &[T],
     dy: &[T],
     offset: usize,
-    slope: T,
+    slope: T::Slope,
     slopes: &[T],
     layout: ChannelLayout,
     sub: Subgradient,
@@ -151,7 +151,7 @@ fn check_all<T: TestElement>(
     z: &[T],
     dy: &[T],
     offset: usize,
-    slope: T,
+    slope: T::Slope,
     slopes: &[T],
     layout: ChannelLayout,
 ) {
@@ -216,15 +216,10 @@ fn matrix<T: TestElement>() {
         let z: Vec<T> = mixed_data(&mut rng, n);
         let dy: Vec<T> = mixed_data(&mut rng, n);
         let slope = slopes_all[rng.below(slopes_all.len())];
+        let scalar = T::scalar_slopes();
+        let a = scalar[rng.below(scalar.len())];
         let offset = rng.below(16);
-        check_all(
-            &z,
-            &dy,
-            offset,
-            slope,
-            &[slope],
-            ChannelLayout::ChannelsLast,
-        );
+        check_all(&z, &dy, offset, a, &[slope], ChannelLayout::ChannelsLast);
     }
 }
 
@@ -271,7 +266,7 @@ fn kink<T: TestElement>() {
                 &z,
                 &dy,
                 offset,
-                slope,
+                slope.to_slope(),
                 &[slope],
                 ChannelLayout::ChannelsLast,
             );
@@ -311,7 +306,14 @@ fn specials_cross<T: TestElement>() {
         }
     }
     for slope in T::slopes() {
-        check_all(&z, &dy, 3, slope, &[slope], ChannelLayout::ChannelsLast);
+        check_all(
+            &z,
+            &dy,
+            3,
+            slope.to_slope(),
+            &[slope],
+            ChannelLayout::ChannelsLast,
+        );
     }
 }
 
@@ -356,7 +358,7 @@ fn prelu_shapes_all<T: TestElement>() {
                     }
                 })
                 .collect();
-            check_all(&z, &dy, rng.below(16), T::ZERO, &slopes, layout);
+            check_all(&z, &dy, rng.below(16), Default::default(), &slopes, layout);
         }
     }
 }

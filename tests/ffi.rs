@@ -20,14 +20,14 @@ include!("common/c_call.rs");
 
 /// Owned buffers of one call.
 #[derive(Clone)]
-struct Bufs<T> {
+struct Bufs<T: Element> {
     src: Vec<T>,
     dst: Vec<T>,
     z: Vec<T>,
     da: Vec<T>,
     mask: Vec<u64>,
     slopes: Vec<T>,
-    slope: T,
+    slope: T::Slope,
     layout: ChannelLayout,
     sub: Subgradient,
     indices: Vec<u32>,
@@ -172,7 +172,7 @@ fn maxout_cases<T: TestElement>(op: Op, rng: &mut Rng) -> Vec<Bufs<T>> {
                     da: Vec::new(),
                     mask: Vec::new(),
                     slopes: Vec::new(),
-                    slope: T::from_f64(0.0),
+                    slope: Default::default(),
                     layout: ChannelLayout::ChannelsLast,
                     sub: Subgradient::Left,
                     indices: if op == Op::MaxoutValues {
@@ -238,7 +238,7 @@ fn cases<T: TestElement>(op: Op, rng: &mut Rng) -> Vec<Bufs<T>> {
                         da: vec![T::from_f64(-3.5); channels],
                         mask,
                         slopes: slopes.iter().map(|&a| T::from_f64(a)).collect(),
-                        slope: T::from_f64(slope),
+                        slope: T::slope_of(slope),
                         layout,
                         sub,
                         indices: Vec::new(),

@@ -13,7 +13,7 @@ use rectifier::inventory::{Op, Params};
 fn check_all_ops<T: TestElement>(
     src: &[T],
     offset: usize,
-    slope: T,
+    slope: T::Slope,
     shape: (usize, ChannelLayout),
     slopes: &[T],
 ) {
@@ -57,7 +57,8 @@ fn matrix<T: TestElement>(offsets: &[usize]) {
     let slopes_all = T::slopes();
     for n in lengths::<T>() {
         let src: Vec<T> = mixed_data(&mut rng, n);
-        let slope = slopes_all[rng.below(slopes_all.len())];
+        let scalar = T::scalar_slopes();
+        let slope = scalar[rng.below(scalar.len())];
         let offset = offsets[rng.below(offsets.len())];
         let chan_slopes: Vec<T> = (0..300)
             .map(|_| slopes_all[rng.below(slopes_all.len())])
@@ -100,14 +101,17 @@ fn specials_times_slopes<T: TestElement>() {
     for _ in 0..6 {
         src.extend_from_slice(&base);
     }
-    for slope in T::slopes() {
+    // Every scalar slope (for the half formats, `f32` ones they do not represent too), and a
+    // channel slope beside it.
+    let slopes = T::slopes();
+    for (i, a) in T::scalar_slopes().into_iter().enumerate() {
         for offset in 0..=15 {
             check_all_ops(
                 &src,
                 offset,
-                slope,
+                a,
                 (1, ChannelLayout::ChannelsLast),
-                &[slope],
+                &[slopes[i % slopes.len()]],
             );
         }
     }
@@ -147,10 +151,18 @@ fn prelu_shapes_all<T: TestElement>() {
                 .map(|_| slopes_all[rng.below(slopes_all.len())])
                 .collect();
             for &op in &[Op::Prelu, Op::PreluInplace] {
-                let want = run_op(Op::Prelu, reference(), &src, 0, T::ZERO, &slopes, layout);
+                let want = run_op(
+                    Op::Prelu,
+                    reference(),
+                    &src,
+                    0,
+                    Default::default(),
+                    &slopes,
+                    layout,
+                );
                 for r in backends() {
                     let offset = rng.below(16);
-                    let got = run_op(op, r, &src, offset, T::ZERO, &slopes, layout);
+                    let got = run_op(op, r, &src, offset, Default::default(), &slopes, layout);
                     let ctx = format!(
                         "{} {} on {} c={c} {layout:?} rows={rows}",
                         op.name(),
@@ -232,7 +244,8 @@ fn arb_case<T: TestElement>() -> impl Strategy<Value = (Vec<T>, usize, usize, u6
 
 fn prop_body<T: TestElement>(src: Vec<T>, offset: usize, pick: usize, seed: u64) {
     let slopes_all = T::slopes();
-    let slope = slopes_all[pick % slopes_all.len()];
+    let scalar = T::scalar_slopes();
+    let slope = scalar[pick % scalar.len()];
     let mut rng = Rng(seed | 1);
     // a PReLU shape that fits n: channels-last with C dividing n, or channels-first S = 1.
     let n = src.len();
@@ -288,7 +301,7 @@ fn streaming_path<T: TestElement>() {
             reference(),
             &src,
             0,
-            T::from_f64(0.3),
+            T::slope_of(0.3),
             &[],
             ChannelLayout::ChannelsLast,
         );
@@ -299,7 +312,7 @@ fn streaming_path<T: TestElement>() {
                     r,
                     &src,
                     offset,
-                    T::from_f64(0.3),
+                    T::slope_of(0.3),
                     &[],
                     ChannelLayout::ChannelsLast,
                 );
@@ -334,7 +347,15 @@ fn streaming_prelu<T: TestElement>() {
         let slopes: Vec<T> = (0..c)
             .map(|i| T::from_f64(0.25 - 0.5 * (i % 3) as f64))
             .collect();
-        let want = run_op(Op::Prelu, reference(), &src, 0, T::ZERO, &slopes, layout);
+        let want = run_op(
+            Op::Prelu,
+            reference(),
+            &src,
+            0,
+            Default::default(),
+            &slopes,
+            layout,
+        );
         for r in simd_backends() {
             for offset in [0, 5] {
                 let got = run_op(
@@ -342,7 +363,7 @@ fn streaming_prelu<T: TestElement>() {
                     r.single_threaded(),
                     &src,
                     offset,
-                    T::ZERO,
+                    Default::default(),
                     &slopes,
                     layout,
                 );

@@ -39,7 +39,7 @@ fn run_elementwise<T: TestElement + Element<Bits = u16>>(
     r: Rectifier,
     z: &[T],
     dy: &[T],
-    slope: T,
+    slope: T::Slope,
     slopes: &[T],
     sub: Subgradient,
     mask_in: &[u64],
@@ -87,9 +87,11 @@ fn every_elementwise_op<T: TestElement + Element<Bits = u16>>() {
     let mask_in: Vec<u64> = (0..mask_words(n)).map(|_| rng.next_u64()).collect();
     let reference = reference();
     let slopes_all = T::slopes();
+    // The scalar slopes are `f32`s, some of which the format does not represent.
+    let scalar = T::scalar_slopes();
     for &op in Op::ALL.iter().filter(|op| op.params().elementwise()) {
         for sub in [Subgradient::Left, Subgradient::Right] {
-            for (si, &slope) in slopes_all.iter().enumerate() {
+            for (si, &slope) in scalar.iter().enumerate() {
                 // Ops without slopes need one pass; PReLU takes 1, 3 or 4 channels.
                 if op.params() == Params::None && si > 0 {
                     break;
@@ -199,7 +201,7 @@ fn every_pattern_maxout_f16() {
 }
 
 /// A half format's own conversions, for the rule below.
-trait Half: TestElement + Element<Bits = u16> {
+trait Half: TestElement + Element<Bits = u16, Slope = f32> {
     fn widen(self) -> f32;
     fn narrow(x: f32) -> Self;
     /// The `half` crate's rounding (an independent implementation) of a non-NaN `f32`.
@@ -274,8 +276,9 @@ fn follows_the_f32_rule<T: Half>() {
         Op::PreluBackward,
     ] {
         for sub in [Subgradient::Left, Subgradient::Right] {
-            for &slope in &T::slopes() {
-                let slopes = [slope];
+            let channel = T::slopes();
+            for (i, &slope) in T::scalar_slopes().iter().enumerate() {
+                let slopes = [channel[i % channel.len()]];
                 let mut got = vec![T::ZERO; n];
                 let src = if op.backward() { &dy } else { &z };
                 op.call(
@@ -293,7 +296,7 @@ fn follows_the_f32_rule<T: Half>() {
                 .unwrap();
                 let mut wide = vec![0.0f32; n];
                 let srcf = if op.backward() { &dyf } else { &zf };
-                let (af, asf) = (slope.widen(), [slope.widen()]);
+                let (af, asf) = (slope, [slopes[0].widen()]);
                 op.call(
                     scalar,
                     Args {
@@ -350,22 +353,85 @@ fn nan_rules_literal() {
         let mut y = [bf16::ZERO; 2];
         r.relu(&z, &mut y).unwrap();
         assert_eq!(bits(&y), [0x7f81, 0x0000]);
-        r.leaky_relu(&z, &mut y, bf16::from_f32(0.5)).unwrap();
+        r.leaky_relu(&z, &mut y, 0.5).unwrap();
         assert_eq!(bits(&y), [0x7fc1, 0xff80]);
         let z = [f16::from_bits(0x7c01), f16::from_bits(0xfc00)];
         let mut y = [f16::ZERO; 2];
         r.relu(&z, &mut y).unwrap();
         assert_eq!(bits(&y), [0x7c01, 0x0000]);
-        r.leaky_relu(&z, &mut y, f16::from_f32(0.5)).unwrap();
+        r.leaky_relu(&z, &mut y, 0.5).unwrap();
         assert_eq!(bits(&y), [0x7e01, 0xfc00]);
         // The invalid product -inf * 0 is the narrowed x86 default NaN.
         let mut y = [bf16::ZERO; 1];
-        r.leaky_relu(&[bf16::from_bits(0xff80)], &mut y, bf16::ZERO)
+        r.leaky_relu(&[bf16::from_bits(0xff80)], &mut y, 0.0)
             .unwrap();
         assert_eq!(y[0].to_bits(), 0xffc0, "{}", r.backend());
         let mut y = [f16::ZERO; 1];
-        r.leaky_relu(&[f16::from_bits(0xfc00)], &mut y, f16::ZERO)
+        r.leaky_relu(&[f16::from_bits(0xfc00)], &mut y, 0.0)
             .unwrap();
         assert_eq!(y[0].to_bits(), 0xfe00, "{}", r.backend());
     }
+}
+
+/// The scalar slope of the half formats is an `f32`, as in torch (`negval` stays a `float`):
+/// `leaky_relu` with torch's default 0.01 is the `f32` product rounded once, computed here with
+/// the `half` crate, on every backend and every non-NaN pattern; and that differs from rounding
+/// the slope to the format first for some inputs (so this test tells the two apart).
+fn slope_is_f32<T: Half>() {
+    let z: Vec<T> = all::<T>().into_iter().filter(|v| !v.is_nan()).collect();
+    let a = 0.01f32;
+    let want: Vec<u16> = z
+        .iter()
+        .map(|&v| {
+            if v.widen() > 0.0 {
+                v.to_bits()
+            } else {
+                T::half_crate_round(v.widen() * a)
+            }
+        })
+        .collect();
+    let a_rounded = T::narrow(a).widen();
+    assert_ne!(a_rounded, a, "0.01 is not a {}", T::NAME);
+    let differ = z
+        .iter()
+        .filter(|&&v| v.widen() <= 0.0)
+        .filter(|&&v| {
+            T::half_crate_round(v.widen() * a) != T::half_crate_round(v.widen() * a_rounded)
+        })
+        .count();
+    assert!(differ > 0, "no input tells the slopes apart");
+    let mut y = vec![T::ZERO; z.len()];
+    let mut dx = vec![T::ZERO; z.len()];
+    let minus_one = vec![T::narrow(-1.0); z.len()];
+    for r in std::iter::once(reference()).chain(simd_backends()) {
+        r.leaky_relu(&z, &mut y, a).unwrap();
+        assert_eq!(bits(&y), want, "{} leaky_relu on {}", T::NAME, r.backend());
+        // Backward with dy = z at z = -1 (negative side): a * dy, the same products.
+        r.leaky_relu_backward(&minus_one, &z, &mut dx, a, Subgradient::Left)
+            .unwrap();
+        assert_eq!(
+            bits(&dx),
+            want_neg(&z, a),
+            "{} leaky_relu_backward on {}",
+            T::NAME,
+            r.backend()
+        );
+    }
+}
+
+/// `a * dy` of every element, rounded once (the negative side of leaky ReLU backward).
+fn want_neg<T: Half>(dy: &[T], a: f32) -> Vec<u16> {
+    dy.iter()
+        .map(|&v| T::half_crate_round(v.widen() * a))
+        .collect()
+}
+
+#[test]
+fn slope_is_f32_bf16() {
+    slope_is_f32::<bf16>();
+}
+
+#[test]
+fn slope_is_f32_f16() {
+    slope_is_f32::<f16>();
 }

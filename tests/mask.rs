@@ -25,7 +25,7 @@ fn run_mask<T: TestElement>(
     r: rectifier::Rectifier,
     z: &[T],
     offset: usize,
-    slope: T,
+    slope: T::Slope,
     sub: Subgradient,
 ) -> (Vec<T>, Vec<u64>) {
     let n = z.len();
@@ -71,13 +71,13 @@ fn check<T: TestElement>(z: &[T], offset: usize, slope: T) {
             reference,
             z,
             0,
-            slope,
+            slope.to_slope(),
             &[slope],
             rectifier::ChannelLayout::ChannelsLast,
         );
         for sub in [Subgradient::Left, Subgradient::Right] {
             let oop = Op::from_name(op.name().trim_end_matches("_inplace")).unwrap();
-            let (_, want_mask) = run_mask(oop, reference, z, 0, slope, sub);
+            let (_, want_mask) = run_mask(oop, reference, z, 0, slope.to_slope(), sub);
             // The documented layout: bit i % 64 of word i / 64, high bits of the last word 0.
             for (i, &zi) in z.iter().enumerate() {
                 let bit = want_mask[i / 64] >> (i % 64) & 1 == 1;
@@ -96,7 +96,7 @@ fn check<T: TestElement>(z: &[T], offset: usize, slope: T) {
                 );
             }
             for r in backends() {
-                let (y, mask) = run_mask(op, r, z, offset, slope, sub);
+                let (y, mask) = run_mask(op, r, z, offset, slope.to_slope(), sub);
                 let ctx = format!(
                     "{} {} on {} sub {sub} n {} offset {offset}",
                     op.name(),
@@ -209,7 +209,15 @@ fn prelu_shapes_all<T: TestElement>() {
             let slopes: Vec<T> = (0..c)
                 .map(|_| slopes_all[rng.below(slopes_all.len())])
                 .collect();
-            let want_y = run_op(Op::Prelu, reference(), &z, 0, T::ZERO, &slopes, layout);
+            let want_y = run_op(
+                Op::Prelu,
+                reference(),
+                &z,
+                0,
+                Default::default(),
+                &slopes,
+                layout,
+            );
             for sub in [Subgradient::Left, Subgradient::Right] {
                 let want_mask =
                     prelu_mask(Op::PreluWithMask, reference(), &z, 0, &slopes, layout, sub).1;

@@ -62,7 +62,7 @@ fn run_all<T: TestElement>(
         z: zz,
         da: &mut da,
         mask: &mut mask,
-        slope: T::from_f64(0.25),
+        slope: T::slope_of(0.25),
         slopes,
         layout,
         ..Args::default()

@@ -175,7 +175,7 @@ impl<T: Naive> Workload<T> {
             z: black_box(z),
             da: &mut self.da,
             mask: &mut self.mask[..rectifier::mask_words(n)],
-            slope: black_box(self.a),
+            slope: black_box(self.a.to_slope()),
             slopes: &self.slopes,
             layout: v.layout,
             k: v.k,

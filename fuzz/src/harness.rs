@@ -78,25 +78,53 @@ impl Bytes<'_> {
 /// An element type of the harness.
 trait FuzzElement: Element {
     fn from_u64_bits(bits: u64) -> Self;
+    /// A scalar slope ([`Element::Slope`]) from raw bits.
+    fn slope_from_u64_bits(bits: u64) -> Self::Slope;
+    /// A scalar slope from `f64`, rounded as `raw::call` rounds it.
+    fn slope_of_f64(x: f64) -> Self::Slope;
 }
 impl FuzzElement for f32 {
     fn from_u64_bits(bits: u64) -> f32 {
         f32::from_bits(bits as u32)
+    }
+    fn slope_from_u64_bits(bits: u64) -> f32 {
+        f32::from_bits(bits as u32)
+    }
+    fn slope_of_f64(x: f64) -> f32 {
+        x as f32
     }
 }
 impl FuzzElement for f64 {
     fn from_u64_bits(bits: u64) -> f64 {
         f64::from_bits(bits)
     }
+    fn slope_from_u64_bits(bits: u64) -> f64 {
+        f64::from_bits(bits)
+    }
+    fn slope_of_f64(x: f64) -> f64 {
+        x
+    }
 }
 impl FuzzElement for rectifier::bf16 {
     fn from_u64_bits(bits: u64) -> Self {
         Self::from_bits(bits as u16)
     }
+    fn slope_from_u64_bits(bits: u64) -> f32 {
+        f32::from_bits(bits as u32)
+    }
+    fn slope_of_f64(x: f64) -> f32 {
+        x as f32
+    }
 }
 impl FuzzElement for rectifier::f16 {
     fn from_u64_bits(bits: u64) -> Self {
         Self::from_bits(bits as u16)
+    }
+    fn slope_from_u64_bits(bits: u64) -> f32 {
+        f32::from_bits(bits as u32)
+    }
+    fn slope_of_f64(x: f64) -> f32 {
+        x as f32
     }
 }
 
@@ -159,7 +187,15 @@ fn run_typed<T: FuzzElement>(op: Op, b: &mut Bytes) {
             T::from_f64((bits % 2001) as f64 / 500.0 - 2.0)
         }
     };
-    let slope = slope_of(b);
+    // The scalar slope is a `T::Slope` (`f32` for the half formats): its own bytes.
+    let slope = {
+        let bits = b.u64(size_of::<T::Slope>());
+        if tame & 1 == 0 {
+            T::slope_from_u64_bits(bits)
+        } else {
+            T::slope_of_f64((bits % 2001) as f64 / 500.0 - 2.0)
+        }
+    };
     let slopes: Vec<T> = (0..channels).map(|_| slope_of(b)).collect();
     // The rest is data: `z` then `dy` (or the forward input), then mask words.
     let rest = b.data;
@@ -792,7 +828,7 @@ fn c_abi_typed<T: FuzzElement + CallC>(op: Op, b: &mut Bytes) {
             arena_ptr.wrapping_add(addr - base)
         }
     };
-    let slope = T::from_u64_bits(plan.slope_bits);
+    let slope = T::slope_from_u64_bits(plan.slope_bits);
     let raw = cabi::Raw::<T> {
         src: at(ptr("src")).cast_const().cast(),
         dst: at(ptr("dst")).cast(),
@@ -1125,7 +1161,7 @@ pub fn run_raw(data: &[u8]) {
             op,
             r,
             &copies,
-            <rectifier::bf16 as Element>::from_f64(slope),
+            slope as f32,
             &plan,
             args_sub,
             layout,
@@ -1135,7 +1171,7 @@ pub fn run_raw(data: &[u8]) {
             op,
             r,
             &copies,
-            <rectifier::f16 as Element>::from_f64(slope),
+            slope as f32,
             &plan,
             args_sub,
             layout,
@@ -1160,7 +1196,7 @@ fn typed<T: FuzzElement>(
     op: Op,
     r: Rectifier,
     copies: &[Vec<u8>],
-    slope: T,
+    slope: T::Slope,
     plan: &Plan,
     sub: Subgradient,
     layout: ChannelLayout,

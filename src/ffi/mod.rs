@@ -46,7 +46,7 @@
 //!
 //! Parameter kinds: `In(len)` (`const T*`, read), `Out(len)` (`T*`, written, out of place),
 //! `InOut(len)` (`T*`, read and written in place), `MaskIn(len)` / `MaskOut(len)`
-//! (`const uint64_t*` / `uint64_t*`), `Count` (`size_t`), `Scalar` (`T` by value), `Layout(spatial)`
+//! (`const uint64_t*` / `uint64_t*`), `Count` (`size_t`), `Scalar` (the slope [`crate::Element::Slope`] by value: `T`, or `float` for the half formats), `Layout(spatial)`
 //! (`rectifier_layout`, with the `size_t` parameter `spatial`), `Subgradient`
 //! (`rectifier_subgradient`), `IndexIn(len)` / `IndexOut(len)` (`const uint32_t*` /
 //! `uint32_t*`: maxout's argmax indices), `MaxoutLayout` (`rectifier_maxout_layout`) and
@@ -118,7 +118,7 @@ macro_rules! ffi_ty {
     (MaskIn, $T:ty) => { *const u64 };
     (MaskOut, $T:ty) => { *mut u64 };
     (Count, $T:ty) => { usize };
-    (Scalar, $T:ty) => { $T };
+    (Scalar, $T:ty) => { <$T as $crate::Element>::Slope };
     (Layout, $T:ty) => { rectifier_layout };
     (Subgradient, $T:ty) => { rectifier_subgradient };
     (IndexIn, $T:ty) => { *const u32 };

@@ -68,19 +68,19 @@ fn leaky_grad<S: Simd, T: Element, const RIGHT: bool>(
 
 /// Leaky ReLU backward with a scalar slope.
 #[derive(Clone, Copy)]
-pub struct LeakyReluGrad<T, const RIGHT: bool> {
-    /// The slope (finite).
-    pub a: T,
+pub struct LeakyReluGrad<A, const RIGHT: bool> {
+    /// The slope (finite): a [`Element::Slope`].
+    pub a: A,
 }
 
-impl<T: Element, const RIGHT: bool> Grad<T, 0> for LeakyReluGrad<T, RIGHT> {
+impl<T: Element, const RIGHT: bool> Grad<T, 0> for LeakyReluGrad<T::Slope, RIGHT> {
     #[inline(always)]
     fn scalar(self, z: T, dy: T, _: [T; 0]) -> T {
         reference::leaky_relu_backward(z, dy, self.a, sub(RIGHT))
     }
     #[inline(always)]
     fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, _: [T::V<S>; 0]) -> T::V<S> {
-        leaky_grad::<S, T, RIGHT>(s, z, dy, T::v_splat(s, self.a))
+        leaky_grad::<S, T, RIGHT>(s, z, dy, T::v_splat_slope(s, self.a))
     }
 }
 
@@ -203,7 +203,9 @@ impl<T: Element, const RIGHT: bool> WithSimd for PreluGradKernel<'_, T, RIGHT> {
         if run >= MIN_RUN {
             // Long channels-first runs: a scalar slope per run. (Loops, not closures.)
             for (j, (zp, piece)) in z.chunks(run).zip(io.chunks(run)).enumerate() {
-                let f = LeakyReluGrad::<T, RIGHT> { a: slopes[j % c] };
+                let f = LeakyReluGrad::<T::Slope, RIGHT> {
+                    a: slopes[j % c].to_slope(),
+                };
                 map_grad(s, f, zp, piece, []);
             }
             return;

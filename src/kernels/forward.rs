@@ -42,19 +42,19 @@ impl<T: Element> Unary<T> for Relu {
 
 /// Leaky ReLU with a scalar slope: `z > 0 ? z : a * z`.
 #[derive(Clone, Copy)]
-pub struct LeakyRelu<T> {
-    /// The slope (finite).
-    pub a: T,
+pub struct LeakyRelu<A> {
+    /// The slope (finite): a [`Element::Slope`].
+    pub a: A,
 }
 
-impl<T: Element> Unary<T> for LeakyRelu<T> {
+impl<T: Element> Unary<T> for LeakyRelu<T::Slope> {
     #[inline(always)]
     fn scalar(self, z: T) -> T {
         reference::leaky_relu(z, self.a)
     }
     #[inline(always)]
     fn simd<S: Simd>(self, s: S, z: T::V<S>) -> T::V<S> {
-        <Prelu as WithSlope<T>>::simd(Prelu, s, z, T::v_splat(s, self.a))
+        <Prelu as WithSlope<T>>::simd(Prelu, s, z, T::v_splat_slope(s, self.a))
     }
 }
 
@@ -172,7 +172,9 @@ impl<T: Element> PreluKernel<'_, T> {
             // Channels-first with long runs: each run of S elements has one slope.
             // (A loop, not a closure: see `Io::chunks`.)
             for (j, piece) in io.chunks(run).enumerate() {
-                let f = LeakyRelu { a: slopes[j % c] };
+                let f = LeakyRelu {
+                    a: slopes[j % c].to_slope(),
+                };
                 match piece {
                     Io::OutOfPlace { src, dst } => {
                         crate::arch::map_part_of(s, f, src, dst, whole_bytes)

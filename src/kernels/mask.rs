@@ -30,7 +30,7 @@ pub const fn mask_words(n: usize) -> usize {
 /// slope of the lane (ignored by ReLU).
 pub trait MaskRule<T: Element>: Copy {
     /// `(y, bit)` of one element: the reference.
-    fn scalar(self, z: T, a: T) -> (T, bool);
+    fn scalar(self, z: T, a: T::Slope) -> (T, bool);
     /// The same on one vector.
     fn simd<S: Simd>(self, s: S, z: T::V<S>, a: T::V<S>) -> (T::V<S>, T::M<S>);
 }
@@ -38,7 +38,7 @@ pub trait MaskRule<T: Element>: Copy {
 /// A backward lane rule from the mask: `dx = pass ? dy : g(dy, a)`.
 pub trait FromMaskRule<T: Element>: Copy {
     /// One element: the reference.
-    fn scalar(self, pass: bool, dy: T, a: T) -> T;
+    fn scalar(self, pass: bool, dy: T, a: T::Slope) -> T;
     /// The same on one vector.
     fn simd<S: Simd>(self, s: S, pass: T::M<S>, dy: T::V<S>, a: T::V<S>) -> T::V<S>;
 }
@@ -49,7 +49,7 @@ pub struct ReluMask<const RIGHT: bool>;
 
 impl<T: Element, const RIGHT: bool> MaskRule<T> for ReluMask<RIGHT> {
     #[inline(always)]
-    fn scalar(self, z: T, _: T) -> (T, bool) {
+    fn scalar(self, z: T, _: T::Slope) -> (T, bool) {
         (reference::relu(z), reference::relu_mask_bit(z, side(RIGHT)))
     }
     #[inline(always)]
@@ -71,7 +71,7 @@ pub struct LeakyReluMask<const RIGHT: bool>;
 
 impl<T: Element, const RIGHT: bool> MaskRule<T> for LeakyReluMask<RIGHT> {
     #[inline(always)]
-    fn scalar(self, z: T, a: T) -> (T, bool) {
+    fn scalar(self, z: T, a: T::Slope) -> (T, bool) {
         (
             reference::leaky_relu(z, a),
             reference::leaky_relu_mask_bit(z, side(RIGHT)),
@@ -93,7 +93,7 @@ pub struct ReluFromMask;
 
 impl<T: Element> FromMaskRule<T> for ReluFromMask {
     #[inline(always)]
-    fn scalar(self, pass: bool, dy: T, _: T) -> T {
+    fn scalar(self, pass: bool, dy: T, _: T::Slope) -> T {
         reference::relu_backward_from_bit(pass, dy)
     }
     #[inline(always)]
@@ -108,7 +108,7 @@ pub struct LeakyReluFromMask;
 
 impl<T: Element> FromMaskRule<T> for LeakyReluFromMask {
     #[inline(always)]
-    fn scalar(self, pass: bool, dy: T, a: T) -> T {
+    fn scalar(self, pass: bool, dy: T, a: T::Slope) -> T {
         reference::leaky_relu_backward_from_bit(pass, dy, a)
     }
     #[inline(always)]
@@ -127,9 +127,9 @@ const fn side(right: bool) -> crate::Subgradient {
 
 /// Where the slope of each element comes from.
 #[derive(Clone, Copy)]
-pub enum Slopes<'a, T> {
+pub enum Slopes<'a, T: Element> {
     /// One slope for all (`0` for ReLU, where it is unused).
-    One(T),
+    One(T::Slope),
     /// One slope per channel of `layout` (a validated shape).
     PerChannel(&'a [T], ChannelLayout),
 }
@@ -137,10 +137,10 @@ pub enum Slopes<'a, T> {
 impl<T: Element> Slopes<'_, T> {
     /// The slope of element `i`.
     #[inline]
-    fn of(self, i: usize) -> T {
+    fn of(self, i: usize) -> T::Slope {
         match self {
             Slopes::One(a) => a,
-            Slopes::PerChannel(sl, layout) => sl[layout.channel_of(i, sl.len())],
+            Slopes::PerChannel(sl, layout) => sl[layout.channel_of(i, sl.len())].to_slope(),
         }
     }
 
@@ -268,7 +268,7 @@ fn from_mask_chunk<S: Simd, T: Element, F: FromMaskRule<T>, const SLICE: bool>(
 
 /// Forward with the mask: `io` by the [`MaskRule`] with `slopes`, and `mask`
 /// (`mask_words(io.len())` words) written.
-pub struct MaskForwardKernel<'a, T, F> {
+pub struct MaskForwardKernel<'a, T: Element, F> {
     /// The rule.
     pub f: F,
     /// `z -> y`, or in place.
@@ -291,7 +291,7 @@ impl<T: Element, F: MaskRule<T>> WithSimd for MaskForwardKernel<'_, T, F> {
         } = self;
         match slopes {
             Slopes::One(a) => {
-                let a = T::v_splat(s, a);
+                let a = T::v_splat_slope(s, a);
                 for (chunk, word) in io.chunks(64).zip(mask.iter_mut()) {
                     *word = emit_chunk::<S, T, F, false>(s, f, chunk, a, &[]);
                 }
@@ -338,7 +338,7 @@ impl<T: Element, F: MaskRule<T>> Kernel for MaskForwardKernel<'_, T, F> {
 }
 
 /// Backward from the mask: `dy -> dx` (or in place) by the [`FromMaskRule`] with `slopes`.
-pub struct FromMaskKernel<'a, T, F> {
+pub struct FromMaskKernel<'a, T: Element, F> {
     /// The rule.
     pub f: F,
     /// The mask (`mask_words(io.len())` words).
@@ -361,7 +361,7 @@ impl<T: Element, F: FromMaskRule<T>> WithSimd for FromMaskKernel<'_, T, F> {
         } = self;
         match slopes {
             Slopes::One(a) => {
-                let a = T::v_splat(s, a);
+                let a = T::v_splat_slope(s, a);
                 for (chunk, &word) in io.chunks(64).zip(mask) {
                     from_mask_chunk::<S, T, F, false>(s, f, word, chunk, a, &[]);
                 }

@@ -2,7 +2,7 @@
 //! slope gradient fused in the same pass), from the forward input `z`, and from the forward
 //! output `y` where that is exact. Out-of-place (`dy -> dx`) and in place (`dx` over `dy`).
 
-use super::check_slopes;
+use super::{check_slope, check_slopes};
 use crate::dispatch::Rectifier;
 use crate::element::Element;
 use crate::error::{Error, check_len};
@@ -19,14 +19,32 @@ fn check_oop<T>(z: &[T], dy: &[T], dx: &[T]) -> Result<(), Error> {
     check_len("dx", z.len(), dx.len())
 }
 
-/// Backward from the output needs [`Subgradient::Left`] and every slope `> 0`.
-fn check_from_output<T: Element>(slopes: &[T], sub: Subgradient) -> Result<(), Error> {
-    if sub != Subgradient::Left {
-        return Err(Error::FromOutputSubgradient {
+/// Backward from the output needs [`Subgradient::Left`].
+fn check_left(sub: Subgradient) -> Result<(), Error> {
+    if sub == Subgradient::Left {
+        Ok(())
+    } else {
+        Err(Error::FromOutputSubgradient {
             expected: Subgradient::Left,
             actual: sub,
-        });
+        })
     }
+}
+
+/// Leaky ReLU backward from the output needs [`Subgradient::Left`] and a slope `> 0`.
+fn check_from_output_slope<T: Element>(a: T::Slope, sub: Subgradient) -> Result<(), Error> {
+    check_left(sub)?;
+    let value: f64 = a.into();
+    if value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::FromOutputSlope { index: 0, value })
+    }
+}
+
+/// Backward from the output needs [`Subgradient::Left`] and every slope `> 0`.
+fn check_from_output<T: Element>(slopes: &[T], sub: Subgradient) -> Result<(), Error> {
+    check_left(sub)?;
     // The slopes are finite here (checked first), so `<= 0` is the complement of `> 0`.
     match slopes.iter().position(|&a| a <= T::ZERO) {
         None => Ok(()),
@@ -42,8 +60,8 @@ impl Rectifier {
         by_side!(sub, R => self.run(GradKernel { f: ReluGrad::<R>, z, io }))
     }
 
-    fn leaky_grad<T: Element>(self, z: &[T], io: Io<'_, T>, a: T, sub: Subgradient) {
-        by_side!(sub, R => self.run(GradKernel { f: LeakyReluGrad::<T, R> { a }, z, io }))
+    fn leaky_grad<T: Element>(self, z: &[T], io: Io<'_, T>, a: T::Slope, sub: Subgradient) {
+        by_side!(sub, R => self.run(GradKernel { f: LeakyReluGrad::<T::Slope, R> { a }, z, io }))
     }
 
     fn prelu_grad<T: Element>(
@@ -138,11 +156,11 @@ entry_points! {
         z: &[T],
         dy: &[T],
         dx: &mut [T],
-        a: T,
+        a: T::Slope,
         sub: Subgradient,
     ) -> Result<(), Error> {
         check_oop(z, dy, dx)?;
-        check_slopes(&[a])?;
+        check_slope::<T>(a)?;
         self.leaky_grad(z, Io::OutOfPlace { src: dy, dst: dx }, a, sub);
         Ok(())
     }
@@ -152,11 +170,11 @@ entry_points! {
         self,
         z: &[T],
         dy_dx: &mut [T],
-        a: T,
+        a: T::Slope,
         sub: Subgradient,
     ) -> Result<(), Error> {
         check_len("dy_dx", z.len(), dy_dx.len())?;
-        check_slopes(&[a])?;
+        check_slope::<T>(a)?;
         self.leaky_grad(z, Io::InPlace(dy_dx), a, sub);
         Ok(())
     }
@@ -169,12 +187,12 @@ entry_points! {
         y: &[T],
         dy: &[T],
         dx: &mut [T],
-        a: T,
+        a: T::Slope,
         sub: Subgradient,
     ) -> Result<(), Error> {
         check_oop(y, dy, dx)?;
-        check_slopes(&[a])?;
-        check_from_output(&[a], sub)?;
+        check_slope::<T>(a)?;
+        check_from_output_slope::<T>(a, sub)?;
         self.leaky_grad(y, Io::OutOfPlace { src: dy, dst: dx }, a, sub);
         Ok(())
     }
@@ -184,12 +202,12 @@ entry_points! {
         self,
         y: &[T],
         dy_dx: &mut [T],
-        a: T,
+        a: T::Slope,
         sub: Subgradient,
     ) -> Result<(), Error> {
         check_len("dy_dx", y.len(), dy_dx.len())?;
-        check_slopes(&[a])?;
-        check_from_output(&[a], sub)?;
+        check_slope::<T>(a)?;
+        check_from_output_slope::<T>(a, sub)?;
         self.leaky_grad(y, Io::InPlace(dy_dx), a, sub);
         Ok(())
     }
@@ -393,13 +411,13 @@ free_fns! {
     /// assert_eq!(dx, [0.5, 0.5, 2.0]);
     /// # Ok::<(), rectifier::Error>(())
     /// ```
-    fn leaky_relu_backward(z: &[T], dy: &[T], dx: &mut [T], a: T, sub: Subgradient);
+    fn leaky_relu_backward(z: &[T], dy: &[T], dx: &mut [T], a: T::Slope, sub: Subgradient);
     /// Leaky ReLU backward in place on the active backend.
-    fn leaky_relu_backward_inplace(z: &[T], dy_dx: &mut [T], a: T, sub: Subgradient);
+    fn leaky_relu_backward_inplace(z: &[T], dy_dx: &mut [T], a: T::Slope, sub: Subgradient);
     /// Leaky ReLU backward from the forward output on the active backend (`Left`, `a > 0`).
-    fn leaky_relu_backward_from_output(y: &[T], dy: &[T], dx: &mut [T], a: T, sub: Subgradient);
+    fn leaky_relu_backward_from_output(y: &[T], dy: &[T], dx: &mut [T], a: T::Slope, sub: Subgradient);
     /// Leaky ReLU backward from the forward output, in place, on the active backend.
-    fn leaky_relu_backward_from_output_inplace(y: &[T], dy_dx: &mut [T], a: T, sub: Subgradient);
+    fn leaky_relu_backward_from_output_inplace(y: &[T], dy_dx: &mut [T], a: T::Slope, sub: Subgradient);
     /// `abs` backward on the active backend: see [`Rectifier::abs_backward`].
     ///
     /// ```

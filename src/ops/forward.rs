@@ -1,7 +1,7 @@
 //! Forward element-wise activations: `relu`, `leaky_relu`, `abs`, `prelu`, out-of-place and in
 //! place, as methods of [`Rectifier`] and as free functions on the active backend.
 
-use super::check_slopes;
+use super::{check_slope, check_slopes};
 use crate::dispatch::Rectifier;
 use crate::element::Element;
 use crate::error::{Error, check_len};
@@ -34,9 +34,9 @@ entry_points! {
 
     /// `dst[i] = src[i] > 0 ? src[i] : a * src[i]`, one rounding. Error if the lengths differ or
     /// `a` is not finite.
-    pub fn leaky_relu<T: Element>(self, src: &[T], dst: &mut [T], a: T) -> Result<(), Error> {
+    pub fn leaky_relu<T: Element>(self, src: &[T], dst: &mut [T], a: T::Slope) -> Result<(), Error> {
         check_len("dst", src.len(), dst.len())?;
-        check_slopes(&[a])?;
+        check_slope::<T>(a)?;
         self.run(MapKernel {
             f: LeakyRelu { a },
             io: Io::OutOfPlace { src, dst },
@@ -45,8 +45,8 @@ entry_points! {
     }
 
     /// [`Rectifier::leaky_relu`] in place.
-    pub fn leaky_relu_inplace<T: Element>(self, x: &mut [T], a: T) -> Result<(), Error> {
-        check_slopes(&[a])?;
+    pub fn leaky_relu_inplace<T: Element>(self, x: &mut [T], a: T::Slope) -> Result<(), Error> {
+        check_slope::<T>(a)?;
         self.run(MapKernel {
             f: LeakyRelu { a },
             io: Io::InPlace(x),
@@ -146,12 +146,12 @@ pub fn relu_inplace<T: Element>(x: &mut [T]) -> Result<(), Error> {
 /// assert!(rectifier::leaky_relu(&[1.0f32; 3], &mut y, f32::NAN).is_err());
 /// # Ok::<(), rectifier::Error>(())
 /// ```
-pub fn leaky_relu<T: Element>(src: &[T], dst: &mut [T], a: T) -> Result<(), Error> {
+pub fn leaky_relu<T: Element>(src: &[T], dst: &mut [T], a: T::Slope) -> Result<(), Error> {
     Rectifier::auto().leaky_relu(src, dst, a)
 }
 
 /// Leaky ReLU in place on the active backend.
-pub fn leaky_relu_inplace<T: Element>(x: &mut [T], a: T) -> Result<(), Error> {
+pub fn leaky_relu_inplace<T: Element>(x: &mut [T], a: T::Slope) -> Result<(), Error> {
     Rectifier::auto().leaky_relu_inplace(x, a)
 }
 

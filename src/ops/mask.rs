@@ -6,7 +6,7 @@
 //! `abs` has no 1-bit mask (its gradient has three values), and the PReLU slope gradient needs
 //! `z` itself (the mask path gives the PReLU input gradient only).
 
-use super::check_slopes;
+use super::{check_slope, check_slopes};
 use crate::dispatch::Rectifier;
 use crate::element::Element;
 use crate::error::{Error, check_len};
@@ -35,10 +35,16 @@ impl Rectifier {
     }
 
     fn relu_mask_fwd<T: Element>(self, io: Io<'_, T>, mask: &mut [u64], sub: Subgradient) {
-        self.mask_fwd(io, mask, Slopes::One(T::ZERO), true, sub)
+        self.mask_fwd(io, mask, Slopes::One(T::Slope::default()), true, sub)
     }
 
-    fn leaky_mask_fwd<T: Element>(self, io: Io<'_, T>, mask: &mut [u64], a: T, sub: Subgradient) {
+    fn leaky_mask_fwd<T: Element>(
+        self,
+        io: Io<'_, T>,
+        mask: &mut [u64],
+        a: T::Slope,
+        sub: Subgradient,
+    ) {
         self.mask_fwd(io, mask, Slopes::One(a), false, sub)
     }
 }
@@ -81,12 +87,12 @@ entry_points! {
         src: &[T],
         dst: &mut [T],
         mask: &mut [u64],
-        a: T,
+        a: T::Slope,
         sub: Subgradient,
     ) -> Result<(), Error> {
         check_len("dst", src.len(), dst.len())?;
         check_len("mask", mask_words(src.len()), mask.len())?;
-        check_slopes(&[a])?;
+        check_slope::<T>(a)?;
         self.leaky_mask_fwd(Io::OutOfPlace { src, dst }, mask, a, sub);
         Ok(())
     }
@@ -96,11 +102,11 @@ entry_points! {
         self,
         x: &mut [T],
         mask: &mut [u64],
-        a: T,
+        a: T::Slope,
         sub: Subgradient,
     ) -> Result<(), Error> {
         check_len("mask", mask_words(x.len()), mask.len())?;
-        check_slopes(&[a])?;
+        check_slope::<T>(a)?;
         self.leaky_mask_fwd(Io::InPlace(x), mask, a, sub);
         Ok(())
     }
@@ -119,7 +125,7 @@ entry_points! {
             f: ReluFromMask,
             mask,
             io: Io::OutOfPlace { src: dy, dst: dx },
-            slopes: Slopes::One(T::ZERO),
+            slopes: Slopes::One(T::Slope::default()),
         });
         Ok(())
     }
@@ -135,7 +141,7 @@ entry_points! {
             f: ReluFromMask,
             mask,
             io: Io::InPlace(dy_dx),
-            slopes: Slopes::One(T::ZERO),
+            slopes: Slopes::One(T::Slope::default()),
         });
         Ok(())
     }
@@ -147,11 +153,11 @@ entry_points! {
         mask: &[u64],
         dy: &[T],
         dx: &mut [T],
-        a: T,
+        a: T::Slope,
     ) -> Result<(), Error> {
         check_len("dx", dy.len(), dx.len())?;
         check_len("mask", mask_words(dy.len()), mask.len())?;
-        check_slopes(&[a])?;
+        check_slope::<T>(a)?;
         self.run(FromMaskKernel {
             f: LeakyReluFromMask,
             mask,
@@ -166,10 +172,10 @@ entry_points! {
         self,
         mask: &[u64],
         dy_dx: &mut [T],
-        a: T,
+        a: T::Slope,
     ) -> Result<(), Error> {
         check_len("mask", mask_words(dy_dx.len()), mask.len())?;
-        check_slopes(&[a])?;
+        check_slope::<T>(a)?;
         self.run(FromMaskKernel {
             f: LeakyReluFromMask,
             mask,
@@ -298,7 +304,7 @@ pub fn leaky_relu_with_mask<T: Element>(
     src: &[T],
     dst: &mut [T],
     mask: &mut [u64],
-    a: T,
+    a: T::Slope,
     sub: Subgradient,
 ) -> Result<(), Error> {
     Rectifier::auto().leaky_relu_with_mask(src, dst, mask, a, sub)
@@ -308,7 +314,7 @@ pub fn leaky_relu_with_mask<T: Element>(
 pub fn leaky_relu_with_mask_inplace<T: Element>(
     x: &mut [T],
     mask: &mut [u64],
-    a: T,
+    a: T::Slope,
     sub: Subgradient,
 ) -> Result<(), Error> {
     Rectifier::auto().leaky_relu_with_mask_inplace(x, mask, a, sub)
@@ -336,7 +342,7 @@ pub fn leaky_relu_backward_from_mask<T: Element>(
     mask: &[u64],
     dy: &[T],
     dx: &mut [T],
-    a: T,
+    a: T::Slope,
 ) -> Result<(), Error> {
     Rectifier::auto().leaky_relu_backward_from_mask(mask, dy, dx, a)
 }
@@ -345,7 +351,7 @@ pub fn leaky_relu_backward_from_mask<T: Element>(
 pub fn leaky_relu_backward_from_mask_inplace<T: Element>(
     mask: &[u64],
     dy_dx: &mut [T],
-    a: T,
+    a: T::Slope,
 ) -> Result<(), Error> {
     Rectifier::auto().leaky_relu_backward_from_mask_inplace(mask, dy_dx, a)
 }

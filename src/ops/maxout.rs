@@ -195,7 +195,7 @@ fn check_indices_on<I: MaxoutIndex>(r: Rectifier, indices: &[I], k: usize) -> Re
 
 /// The maxout entry points with an index type `I` for one element type (see `entry_points!`).
 #[allow(clippy::type_complexity)]
-pub struct IndexedTable<T: 'static, I: 'static> {
+pub struct IndexedTable<T: Element, I: 'static> {
     maxout: fn(Rectifier, &[T], usize, MaxoutLayout, &mut [T], &mut [I]) -> Result<(), Error>,
     maxout_backward: fn(
         Rectifier,

@@ -36,7 +36,7 @@ macro_rules! entry_points {
     )*) => {
         /// This module's entry points for one element type.
         #[allow(clippy::type_complexity)]
-        pub struct $table<T: 'static> {
+        pub struct $table<T: Element> {
             $($name: fn(Rectifier, $($ty),*) -> Result<(), Error>,)*
         }
 
@@ -78,7 +78,7 @@ use crate::element::Element;
 use crate::error::Error;
 
 /// Every entry point for the element type `T` (see `entry_points!`).
-pub struct Entries<T: 'static> {
+pub struct Entries<T: Element> {
     pub(crate) forward: forward::Table<T>,
     pub(crate) backward: backward::Table<T>,
     pub(crate) mask: mask::Table<T>,
@@ -103,7 +103,9 @@ impl<T: Element> Entries<T> {
 /// The element types' tables of entry points (a supertrait of [`Element`]; sealed with it).
 pub trait Entry: Sized + 'static {
     /// The static table of `Self`.
-    fn entries() -> &'static Entries<Self>;
+    fn entries() -> &'static Entries<Self>
+    where
+        Self: Element;
 }
 
 macro_rules! entries {
@@ -118,6 +120,16 @@ macro_rules! entries {
     )*};
 }
 entries!(f32 => F32, f64 => F64, half::bf16 => BF16, half::f16 => F16);
+
+/// Checks that a scalar slope is finite.
+pub(crate) fn check_slope<T: Element>(a: T::Slope) -> Result<(), Error> {
+    let value: f64 = a.into();
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFiniteSlope { index: 0, value })
+    }
+}
 
 /// Checks that every slope is finite (O(number of slopes), never per element).
 pub(crate) fn check_slopes<T: Element>(slopes: &[T]) -> Result<(), Error> {

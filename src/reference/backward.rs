@@ -22,20 +22,20 @@ pub fn relu_backward<T: Element>(z: T, dy: T, sub: Subgradient) -> T {
 /// Leaky ReLU backward with slope `a`. `Left`: `if z > 0 { dy } else { a * dy }` (a NaN `z`
 /// gives `a * dy`). `Right`: `if z >= 0 { dy } else { a * dy }`. Where `dy` passes, its bits
 /// pass unchanged (a signalling NaN included: a select, not `dy * 1.0`); `a * dy` follows
-/// [`mul`].
+/// [`mul`] (for the half formats, the `f32` product rounded once).
 #[inline]
-pub fn leaky_relu_backward<T: Element>(z: T, dy: T, a: T, sub: Subgradient) -> T {
+pub fn leaky_relu_backward<T: Element>(z: T, dy: T, a: T::Slope, sub: Subgradient) -> T {
     let linear = match sub {
         Subgradient::Left => z > T::ZERO,
         Subgradient::Right => z >= T::ZERO,
     };
-    if linear { dy } else { mul(a, dy) }
+    if linear { dy } else { T::mul_slope(a, dy) }
 }
 
 /// PReLU input gradient of one element: [`leaky_relu_backward`] with its channel's slope.
 #[inline]
 pub fn prelu_backward<T: Element>(z: T, dy: T, a_c: T, sub: Subgradient) -> T {
-    leaky_relu_backward(z, dy, a_c, sub)
+    leaky_relu_backward(z, dy, a_c.to_slope(), sub)
 }
 
 /// The sign `s` of `abs` backward: `-1` for `z < 0`, `+1` for `z > 0`, `+0` for `z = ±0` and
@@ -487,6 +487,6 @@ pub fn relu_backward_from_bit<T: Element>(bit: bool, dy: T) -> T {
 
 /// Leaky ReLU backward from a mask bit: `bit ? dy : a * dy`.
 #[inline]
-pub fn leaky_relu_backward_from_bit<T: Element>(bit: bool, dy: T, a: T) -> T {
-    if bit { dy } else { mul(a, dy) }
+pub fn leaky_relu_backward_from_bit<T: Element>(bit: bool, dy: T, a: T::Slope) -> T {
+    if bit { dy } else { T::mul_slope(a, dy) }
 }

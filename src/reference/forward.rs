@@ -29,10 +29,11 @@ pub fn relu<T: Element>(z: T) -> T {
 /// Leaky ReLU with slope `a`: `if z > 0 { z } else { a * z }`, with [`mul`]'s rounding and NaN rules.
 ///
 /// `-0` becomes `a * -0`; a NaN becomes `a * NaN` (quieted, payload and sign kept). Any finite
-/// `a` is valid, including 0, negative and above 1.
+/// `a` is valid, including 0, negative and above 1. For the half formats `a` is an `f32` and
+/// `a * z` is the `f32` product rounded once to the format ([`crate::halves`]).
 #[inline]
-pub fn leaky_relu<T: Element>(z: T, a: T) -> T {
-    if z > T::ZERO { z } else { mul(a, z) }
+pub fn leaky_relu<T: Element>(z: T, a: T::Slope) -> T {
+    if z > T::ZERO { z } else { T::mul_slope(a, z) }
 }
 
 /// Absolute-value rectification: `z` with its sign bit cleared (NaN payloads kept).
@@ -44,5 +45,5 @@ pub fn abs<T: Element>(z: T) -> T {
 /// PReLU of one element: [`leaky_relu`] with the slope of its channel.
 #[inline]
 pub fn prelu<T: Element>(z: T, a_c: T) -> T {
-    leaky_relu(z, a_c)
+    leaky_relu(z, a_c.to_slope())
 }

@@ -25,7 +25,7 @@ macro_rules! len_name {
 
 /// The pointers and scalars of one C call (each function takes the ones it names).
 #[derive(Clone, Copy)]
-pub struct Raw<T> {
+pub struct Raw<T: rectifier::Element> {
     pub src: *const T,
     pub dst: *mut T,
     pub z: *const T,
@@ -36,7 +36,7 @@ pub struct Raw<T> {
     pub channels: usize,
     pub mask_words: usize,
     pub spatial: usize,
-    pub slope: T,
+    pub slope: T::Slope,
     pub layout: rectifier_layout,
     pub sub: rectifier_subgradient,
     pub indices: *mut u32,
@@ -125,7 +125,7 @@ macro_rules! arg {
     };
 }
 
-pub trait CallC: Sized + Copy {
+pub trait CallC: rectifier::Element {
     /// Calls `rectifier_<op>_<T>_on(backend, ...)`.
     ///
     /// # Safety

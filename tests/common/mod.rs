@@ -62,6 +62,14 @@ pub trait TestElement: Element {
     fn from_unit(x: f64) -> Self;
     /// Slopes to try: negative, zero, in (0, 1), one, above one, tiny.
     fn slopes() -> Vec<Self>;
+    /// The scalar slope ([`Element::Slope`]: `Self`, or `f32` for the half formats) nearest
+    /// `x`.
+    fn slope_of(x: f64) -> Self::Slope;
+    /// Scalar slopes to try: [`TestElement::slopes`] as slopes, and for the half formats also
+    /// `f32` slopes the format does not represent (torch's default 0.01 among them).
+    fn scalar_slopes() -> Vec<Self::Slope> {
+        Self::slopes().into_iter().map(Element::to_slope).collect()
+    }
 }
 
 impl TestElement for f32 {
@@ -100,6 +108,9 @@ impl TestElement for f32 {
     }
     fn slopes() -> Vec<f32> {
         vec![-1.5, -1.0, 0.0, -0.0, 0.01, 0.2, 1.0, 3.75, 1e-40, 1e30]
+    }
+    fn slope_of(x: f64) -> f32 {
+        x as f32
     }
 }
 
@@ -140,6 +151,9 @@ impl TestElement for f64 {
     fn slopes() -> Vec<f64> {
         vec![-1.5, -1.0, 0.0, -0.0, 0.01, 0.2, 1.0, 3.75, 1e-310, 1e300]
     }
+    fn slope_of(x: f64) -> f64 {
+        x
+    }
 }
 
 /// The specials of a half format from their bits.
@@ -177,6 +191,15 @@ impl TestElement for rectifier::bf16 {
             .map(Self::from_f64)
             .to_vec()
     }
+    fn slope_of(x: f64) -> f32 {
+        x as f32
+    }
+    fn scalar_slopes() -> Vec<f32> {
+        // The representable slopes, and `f32` ones this format does not represent.
+        let mut v: Vec<f32> = Self::slopes().into_iter().map(Element::to_slope).collect();
+        v.extend([0.01f32, 0.2, 0.1, -0.3, 1.0 + f32::EPSILON, 3e-9]);
+        v
+    }
 }
 
 impl TestElement for rectifier::f16 {
@@ -208,6 +231,15 @@ impl TestElement for rectifier::f16 {
         [-1.5, -1.0, 0.0, -0.0, 0.01, 0.2, 1.0, 3.75, 1e-7, 6e4]
             .map(Self::from_f64)
             .to_vec()
+    }
+    fn slope_of(x: f64) -> f32 {
+        x as f32
+    }
+    fn scalar_slopes() -> Vec<f32> {
+        // The representable slopes, and `f32` ones this format does not represent.
+        let mut v: Vec<f32> = Self::slopes().into_iter().map(Element::to_slope).collect();
+        v.extend([0.01f32, 0.2, 0.1, -0.3, 1.0 + f32::EPSILON, 3e-9]);
+        v
     }
 }
 
@@ -265,7 +297,7 @@ pub fn run_op<T: TestElement>(
     r: Rectifier,
     src: &[T],
     offset: usize,
-    slope: T,
+    slope: T::Slope,
     slopes: &[T],
     layout: ChannelLayout,
 ) -> Vec<T> {
