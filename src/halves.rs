@@ -651,6 +651,65 @@ pub(crate) fn bits16<S: Simd, T: Element>(rule: Bits16, x: T::SV<S>) -> Option<T
     None
 }
 
+/// ReLU backward on stored vectors of the half format `T` (x86 `V4`/`V3`): `dy`'s bits where
+/// `z` passes, `+0` where it is blocked: `Left` blocks `z <= 0`, i.e. `z` is `+0` or in
+/// `[0x8000, 0x8000 | inf]` (`-0`, negative, `-inf`); `Right` blocks `z < 0`, `z` in
+/// `[0x8001, 0x8000 | inf]`. NaNs (above `0x8000 | inf`, or above `inf`) pass. No conversion:
+/// the same bits as the widened rule. `None` for other tokens or element types.
+#[inline(always)]
+pub(crate) fn relu_grad16<S: Simd, T: Element>(
+    right: bool,
+    z: T::SV<S>,
+    dy: T::SV<S>,
+) -> Option<T::SV<S>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::{size_of, transmute_copy as tc};
+        if T::NATIVE {
+            return None;
+        }
+        let inf = inf_bits::<T>() as i16;
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() && size_of::<T::SV<S>>() == 64 {
+            // SAFETY: `S` is `V4` (AVX-512 F/BW present, in its region); the stored vectors of
+            // a half format are `u16x32`, 64 bytes like `__m512i` (checked).
+            unsafe {
+                let (z, dy): (__m512i, __m512i) = (tc(&z), tc(&dy));
+                let blocked = if right {
+                    let d = _mm512_sub_epi16(z, _mm512_set1_epi16(0x8001u16 as i16));
+                    _mm512_cmplt_epu16_mask(d, _mm512_set1_epi16(inf))
+                } else {
+                    let d = _mm512_sub_epi16(z, _mm512_set1_epi16(0x8000u16 as i16));
+                    _mm512_cmple_epu16_mask(d, _mm512_set1_epi16(inf))
+                        | _mm512_cmpeq_epi16_mask(z, _mm512_setzero_si512())
+                };
+                return Some(tc(&_mm512_maskz_mov_epi16(!blocked, dy)));
+            }
+        }
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>() && size_of::<T::SV<S>>() == 32 {
+            // SAFETY: `S` is `V3` (AVX2 present, in its region); the stored vectors are
+            // `u16x16`, 32 bytes like `__m256i` (checked).
+            unsafe {
+                let (z, dy): (__m256i, __m256i) = (tc(&z), tc(&dy));
+                // `d <= m` (unsigned) <=> `min(d, m) == d`.
+                let blocked = if right {
+                    let d = _mm256_sub_epi16(z, _mm256_set1_epi16(0x8001u16 as i16));
+                    _mm256_cmpeq_epi16(_mm256_min_epu16(d, _mm256_set1_epi16(inf - 1)), d)
+                } else {
+                    let d = _mm256_sub_epi16(z, _mm256_set1_epi16(0x8000u16 as i16));
+                    _mm256_or_si256(
+                        _mm256_cmpeq_epi16(_mm256_min_epu16(d, _mm256_set1_epi16(inf)), d),
+                        _mm256_cmpeq_epi16(z, _mm256_setzero_si256()),
+                    )
+                };
+                return Some(tc(&_mm256_andnot_si256(blocked, dy)));
+            }
+        }
+    }
+    let _ = (right, z, dy);
+    None
+}
+
 macro_rules! impl_half {
     ($t:ident, $name:literal, $default_nan:expr) => {
         impl Element for $t {

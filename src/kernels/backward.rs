@@ -46,6 +46,17 @@ impl<T: Element, const RIGHT: bool> Grad<T, 0> for ReluGrad<RIGHT> {
         };
         T::v_select(s, blocked, zero, dy)
     }
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, z: T::SV<S>, dy: T::SV<S>, e: [T::V<S>; 0]) -> T::SV<S> {
+        // The half formats: a select on the 16-bit lanes (no conversion; same bits).
+        match crate::halves::relu_grad16::<S, T>(RIGHT, z, dy) {
+            Some(dx) => dx,
+            None => T::store(
+                s,
+                <Self as Grad<T, 0>>::simd(self, s, T::load(s, z), T::load(s, dy), e),
+            ),
+        }
+    }
 }
 
 /// Leaky ReLU / PReLU backward lane rule with a vector of slopes: `dy` on the linear side

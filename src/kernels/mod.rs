@@ -223,6 +223,18 @@ pub trait Grad<T: Element, const K: usize>: Copy {
     fn scalar(self, z: T, dy: T, extra: [T; K]) -> T;
     /// The same rule on one vector, bit for bit.
     fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, extra: [T::V<S>; K]) -> T::V<S>;
+    /// The rule on stored vectors (`z` and `dy` as in memory): [`Grad::simd`] between a load and
+    /// a store, unless a rule has a cheaper way for the half formats' 16-bit lanes.
+    #[inline(always)]
+    fn simd_stored<S: Simd>(
+        self,
+        s: S,
+        z: T::SV<S>,
+        dy: T::SV<S>,
+        extra: [T::V<S>; K],
+    ) -> T::SV<S> {
+        T::store(s, self.simd(s, T::load(s, z), T::load(s, dy), extra))
+    }
 }
 
 /// The gradient driver, for every [`Grad`] rule: `dx[i] = f(z[i], dy[i], extra[..][i])`, with
@@ -270,7 +282,7 @@ pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
                     for k in 0..K {
                         e[k] = T::load(s, eb[k][j]);
                     }
-                    dxs[j] = T::store(s, f.simd(s, T::load(s, zs[j]), T::load(s, dys[j]), e));
+                    dxs[j] = f.simd_stored(s, zs[j], dys[j], e);
                 }
                 i += UNROLL;
             }
@@ -279,7 +291,7 @@ pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
                 for k in 0..K {
                     e[k] = T::load(s, eb[k][i]);
                 }
-                dxs[i] = T::store(s, f.simd(s, T::load(s, zs[i]), T::load(s, dys[i]), e));
+                dxs[i] = f.simd_stored(s, zs[i], dys[i], e);
                 i += 1;
             }
             if !zt.is_empty() {
@@ -302,7 +314,7 @@ pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
                     for k in 0..K {
                         e[k] = T::load(s, eb[k][j]);
                     }
-                    let v = T::store(s, f.simd(s, T::load(s, zs[j]), T::load(s, xs[j]), e));
+                    let v = f.simd_stored(s, zs[j], xs[j], e);
                     store_in_place(&mut xs[j], v);
                 }
                 i += UNROLL;
@@ -312,7 +324,7 @@ pub fn map_grad<S: Simd, T: Element, F: Grad<T, K>, const K: usize>(
                 for k in 0..K {
                     e[k] = T::load(s, eb[k][i]);
                 }
-                let v = T::store(s, f.simd(s, T::load(s, zs[i]), T::load(s, xs[i]), e));
+                let v = f.simd_stored(s, zs[i], xs[i], e);
                 store_in_place(&mut xs[i], v);
                 i += 1;
             }
