@@ -166,9 +166,11 @@ fn detect() -> BackendSet {
         if pulp::x86::V3::is_available() && f16c {
             set = set.with(Backend::Avx2);
         }
-        if pulp::x86::V4::is_available() && f16c {
+        let avx512 = pulp::x86::V4::is_available() && f16c;
+        if avx512 {
             set = set.with(Backend::Avx512);
         }
+        crate::halves::detect_avx512_bf16(avx512);
     }
     #[cfg(target_arch = "aarch64")]
     {

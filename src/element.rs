@@ -124,6 +124,20 @@ pub(crate) mod sealed {
         /// A computed vector as stored (identity for `f32`/`f64`; the half formats round to
         /// nearest-even, NaNs truncated: [`crate::halves`]).
         fn store<S: Simd>(s: S, v: Self::V<S>) -> Self::SV<S>;
+        /// [`SimdElement::load`] for a rule whose NaN results all come out of an arithmetic
+        /// operation (quieted), never as a selected input: such a rule cannot tell a signalling
+        /// NaN input from its quieted form, so the half formats may skip keeping signalling
+        /// NaNs. The same bits as `load` then `store` for such a rule.
+        #[inline(always)]
+        fn load_quieting<S: Simd>(s: S, x: Self::SV<S>) -> Self::V<S> {
+            Self::load(s, x)
+        }
+        /// [`SimdElement::store`] of a result whose NaNs are all quiet (a rule as in
+        /// [`SimdElement::load_quieting`]): the half formats skip the quiet-bit restoration.
+        #[inline(always)]
+        fn store_quiet<S: Simd>(s: S, v: Self::V<S>) -> Self::SV<S> {
+            Self::store(s, v)
+        }
         /// Loads `x.len() <= lanes` elements, the other lanes zero (masked load).
         fn partial_load<S: Simd>(s: S, x: &[Self]) -> Self::V<S>;
         /// Stores the first `x.len() <= lanes` lanes (masked store).

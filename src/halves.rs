@@ -36,6 +36,51 @@ use pulp::Simd;
 use crate::element::Element;
 use crate::element::sealed::{MaskBits, SimdElement, WideAcc};
 
+/// Whether the AVX-512 backend rounds `f32` to `bf16` with AVX512-BF16's `vcvtne2ps2bf16`:
+/// set once by the backend detection (see [`avx512_bf16_in_use`]).
+#[cfg(target_arch = "x86_64")]
+static AVX512_BF16: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Name of the environment variable that, when set (to anything), keeps the AVX-512 backend
+/// from using AVX512-BF16's `vcvtne2ps2bf16` for the `bf16` rounding (it then rounds with
+/// integer arithmetic, as on a CPU without the instruction). The results are the same bits
+/// either way; this exists to test and to benchmark the two paths on one machine. Read once,
+/// with the backend detection.
+pub const NO_AVX512_BF16_ENV_VAR: &str = "RECTIFIER_NO_AVX512_BF16";
+
+/// Whether the AVX-512 backend rounds `f32` results to `bf16` with AVX512-BF16's
+/// `vcvtne2ps2bf16` (on vectors with no signalling NaN and no subnormal lane, where it rounds as
+/// `SPEC.md` does; the other vectors round with integer arithmetic). True when the CPU has
+/// AVX-512 and AVX512-BF16 and [`NO_AVX512_BF16_ENV_VAR`] is not set.
+///
+/// ```
+/// // Whatever the answer, every backend gives the same bits.
+/// let _ = rectifier::halves::avx512_bf16_in_use();
+/// ```
+pub fn avx512_bf16_in_use() -> bool {
+    crate::backend::supported_backends(); // runs the detection once
+    avx512_bf16()
+}
+
+#[inline(always)]
+fn avx512_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        AVX512_BF16.load(core::sync::atomic::Ordering::Relaxed)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Part of the backend detection: turns on the AVX512-BF16 rounding where the CPU has it.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn detect_avx512_bf16(avx512: bool) {
+    let on = avx512
+        && std::arch::is_x86_feature_detected!("avx512bf16")
+        && std::env::var_os(NO_AVX512_BF16_ENV_VAR).is_none();
+    AVX512_BF16.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+
 /// `bf16` bits widened to `f32`: exact (a shift; NaN payloads and signalling NaNs kept).
 #[inline]
 pub fn bf16_to_f32(h: u16) -> f32 {
@@ -330,6 +375,41 @@ mod x86 {
         }
     }
 
+    /// 2 x 16 `f32` -> 32 `bf16` by AVX512-BF16's `vcvtne2ps2bf16` (nearest-even), or `None`
+    /// if a lane is a signalling NaN or a subnormal. The instruction quiets NaNs and flushes subnormal
+    /// inputs to zero, which `SPEC.md` does not allow, so the caller rounds those vectors with
+    /// integers ([`bf16_round_v4`]). Every other lane rounds as [`super::f32_to_bf16`] does: a
+    /// normal `f32` never rounds to a subnormal `bf16` (the formats share their exponent range),
+    /// so the instruction's flush of subnormal results never applies.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F/DQ and AVX512-BF16.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub unsafe fn bf16_narrow_v4_cvt(a: __m512, b: __m512) -> Option<__m512i> {
+        // `vfpclassps` classes: 0x20 subnormal, 0x80 signalling NaN. (A quiet NaN is fine: the
+        // instruction truncates it, and the quiet bit it sets is already set.)
+        const SPECIAL: i32 = 0x20 | 0x80;
+        if _mm512_fpclass_ps_mask::<SPECIAL>(a) | _mm512_fpclass_ps_mask::<SPECIAL>(b) != 0 {
+            return None;
+        }
+        let h: __m512i;
+        // SAFETY: the caller guarantees AVX512-BF16 (the instruction) and AVX-512 F (the `zmm`
+        // registers); `vcvtne2ps2bf16` reads and writes only the named registers (no memory,
+        // no stack, no flags: it neither raises nor records floating-point exceptions). Its
+        // last operand gives the low 16 results.
+        unsafe {
+            core::arch::asm!(
+                "vcvtne2ps2bf16 {h}, {b}, {a}",
+                h = lateout(zmm_reg) h,
+                a = in(zmm_reg) a,
+                b = in(zmm_reg) b,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        Some(h)
+    }
+
     /// The odd 16-bit lanes of `a` then of `b` (the high halves of their 32-bit lanes).
     #[inline(always)]
     pub unsafe fn high_halves_v4(a: __m512i, b: __m512i) -> __m512i {
@@ -412,9 +492,11 @@ mod x86 {
     }
 }
 
-/// A register of 16-bit elements widened to two `f32` vectors (lanes in order).
+/// A register of 16-bit elements widened to two `f32` vectors (lanes in order). With
+/// `SNAN = false` (for the rules of [`SimdElement::load_quieting`]), an `f16` signalling NaN
+/// may come out quieted (the x86 conversion instructions quiet them; that saves the fix).
 #[inline(always)]
-pub(crate) fn widen<S: Simd, H: HalfFormat>(s: S, x: S::u16s) -> [S::f32s; 2] {
+pub(crate) fn widen<S: Simd, H: HalfFormat, const SNAN: bool>(s: S, x: S::u16s) -> [S::f32s; 2] {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::*;
@@ -425,7 +507,9 @@ pub(crate) fn widen<S: Simd, H: HalfFormat>(s: S, x: S::u16s) -> [S::f32s; 2] {
             unsafe {
                 let x: __m512i = tc(&x);
                 let (lo, hi) = (_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64::<1>(x));
-                let r = if H::F16 {
+                let r = if H::F16 && !SNAN {
+                    [_mm512_cvtph_ps(lo), _mm512_cvtph_ps(hi)]
+                } else if H::F16 {
                     x86::f16_widen_v4(x)
                 } else {
                     [x86::bf16_widen_v4(lo), x86::bf16_widen_v4(hi)]
@@ -440,7 +524,9 @@ pub(crate) fn widen<S: Simd, H: HalfFormat>(s: S, x: S::u16s) -> [S::f32s; 2] {
             unsafe {
                 let x: __m256i = tc(&x);
                 let (lo, hi) = (_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x));
-                let r = if H::F16 {
+                let r = if H::F16 && !SNAN {
+                    [_mm256_cvtph_ps(lo), _mm256_cvtph_ps(hi)]
+                } else if H::F16 {
                     // Any NaN among the 16? (Rare: then the exact fix per half.)
                     let m = _mm256_and_si256(x, _mm256_set1_epi16(0x7fff));
                     let nan = _mm256_cmpgt_epi16(m, _mm256_set1_epi16(0x7c00));
@@ -483,9 +569,11 @@ pub(crate) fn widen<S: Simd, H: HalfFormat>(s: S, x: S::u16s) -> [S::f32s; 2] {
     ]
 }
 
-/// Two `f32` vectors rounded to one register of 16-bit elements (lanes in order).
+/// Two `f32` vectors rounded to one register of 16-bit elements (lanes in order). With
+/// `SNAN = false` the `f32` NaNs must all be quiet ([`SimdElement::store_quiet`]): then the
+/// x86 `f16` conversions need no quiet-bit fix.
 #[inline(always)]
-pub(crate) fn narrow<S: Simd, H: HalfFormat>(s: S, v: [S::f32s; 2]) -> S::u16s {
+pub(crate) fn narrow<S: Simd, H: HalfFormat, const SNAN: bool>(s: S, v: [S::f32s; 2]) -> S::u16s {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::*;
@@ -494,10 +582,26 @@ pub(crate) fn narrow<S: Simd, H: HalfFormat>(s: S, v: [S::f32s; 2]) -> S::u16s {
             // SAFETY: as in `widen`: `S` is `V4`, the types are `[__m512; 2]` and `__m512i`.
             unsafe {
                 let [a, b]: [__m512; 2] = tc(&v);
-                let r = if H::F16 {
+                let r = if H::F16 && !SNAN {
+                    const R: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+                    _mm512_inserti64x4::<1>(
+                        _mm512_castsi256_si512(_mm512_cvtps_ph::<R>(a)),
+                        _mm512_cvtps_ph::<R>(b),
+                    )
+                } else if H::F16 {
                     x86::f16_narrow_v4(a, b)
                 } else {
-                    x86::high_halves_v4(x86::bf16_round_v4(a), x86::bf16_round_v4(b))
+                    // (`avx512_bf16()` is true only when the CPU has AVX512-BF16, and `V4`
+                    // has AVX-512 F/DQ: the safety condition of `bf16_narrow_v4_cvt`.)
+                    let fast = if avx512_bf16() {
+                        x86::bf16_narrow_v4_cvt(a, b)
+                    } else {
+                        None
+                    };
+                    match fast {
+                        Some(h) => h,
+                        None => x86::high_halves_v4(x86::bf16_round_v4(a), x86::bf16_round_v4(b)),
+                    }
                 };
                 return tc(&r);
             }
@@ -513,7 +617,7 @@ pub(crate) fn narrow<S: Simd, H: HalfFormat>(s: S, v: [S::f32s; 2]) -> S::u16s {
                     // Any NaN result? (Rare: then the exact fix per half.)
                     let m = _mm256_and_si256(h, _mm256_set1_epi16(0x7fff));
                     let nan = _mm256_cmpgt_epi16(m, _mm256_set1_epi16(0x7c00));
-                    if _mm256_testz_si256(nan, nan) == 1 {
+                    if !SNAN || _mm256_testz_si256(nan, nan) == 1 {
                         h
                     } else {
                         _mm256_set_m128i(x86::f16_narrow_v3(b), x86::f16_narrow_v3(a))
@@ -800,19 +904,27 @@ macro_rules! impl_half {
             }
             #[inline(always)]
             fn load<S: Simd>(s: S, x: S::u16s) -> Self::V<S> {
-                widen::<S, $t>(s, x)
+                widen::<S, $t, true>(s, x)
             }
             #[inline(always)]
             fn store<S: Simd>(s: S, v: Self::V<S>) -> S::u16s {
-                narrow::<S, $t>(s, v)
+                narrow::<S, $t, true>(s, v)
+            }
+            #[inline(always)]
+            fn load_quieting<S: Simd>(s: S, x: S::u16s) -> Self::V<S> {
+                widen::<S, $t, false>(s, x)
+            }
+            #[inline(always)]
+            fn store_quiet<S: Simd>(s: S, v: Self::V<S>) -> S::u16s {
+                narrow::<S, $t, false>(s, v)
             }
             #[inline(always)]
             fn partial_load<S: Simd>(s: S, x: &[$t]) -> Self::V<S> {
-                widen::<S, $t>(s, load_u16s::<S>(bytemuck::cast_slice(x)))
+                widen::<S, $t, true>(s, load_u16s::<S>(bytemuck::cast_slice(x)))
             }
             #[inline(always)]
             fn partial_store<S: Simd>(s: S, x: &mut [$t], v: Self::V<S>) {
-                let sv = narrow::<S, $t>(s, v);
+                let sv = narrow::<S, $t, true>(s, v);
                 #[cfg(target_arch = "x86_64")]
                 if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() && x.len() <= 32 {
                     use core::arch::x86_64::*;

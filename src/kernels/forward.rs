@@ -56,6 +56,12 @@ impl<T: Element> Unary<T> for LeakyRelu<T::Slope> {
     fn simd<S: Simd>(self, s: S, z: T::V<S>) -> T::V<S> {
         <Prelu as WithSlope<T>>::simd(Prelu, s, z, T::v_splat_slope(s, self.a))
     }
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, x: T::SV<S>) -> T::SV<S> {
+        // A NaN `z` is never selected (it is not `> 0`): it goes through the product, which
+        // quiets it, so every NaN result is quiet (see `Prelu::simd_stored`).
+        T::store_quiet(s, <Self as Unary<T>>::simd(self, s, T::load_quieting(s, x)))
+    }
 }
 
 /// Absolute-value rectification: clear the sign bit.
@@ -98,6 +104,14 @@ impl<T: Element> WithSlope<T> for Prelu {
             z,
             T::v_mul(s, a, z),
         )
+    }
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, z: T::SV<S>, a: T::SV<S>) -> T::SV<S> {
+        // A NaN `z` is not `> 0`, so it goes through `a * z` (the slopes are finite), which
+        // quiets it; `-inf * 0` gives the (quiet) default NaN. No NaN result is a selected
+        // input, so the quieting load and quiet store give the same bits as `load`/`store`.
+        let (z, a) = (T::load_quieting(s, z), T::load_quieting(s, a));
+        T::store_quiet(s, <Self as WithSlope<T>>::simd(self, s, z, a))
     }
 }
 

@@ -45,6 +45,12 @@ pub trait WithSlope<T: Element>: Copy {
     fn scalar(self, z: T, a: T) -> T;
     /// The same rule on one vector with a vector of slopes, bit for bit.
     fn simd<S: Simd>(self, s: S, z: T::V<S>, a: T::V<S>) -> T::V<S>;
+    /// The rule on stored vectors: [`WithSlope::simd`] between the element type's `load`s and
+    /// `store` (as [`Unary::simd_stored`]).
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, z: T::SV<S>, a: T::SV<S>) -> T::SV<S> {
+        T::store(s, self.simd(s, T::load(s, z), T::load(s, a)))
+    }
 }
 
 /// Stores `v` to `*dst`, which the caller has just loaded: a plain full-width store, never
@@ -163,12 +169,12 @@ pub fn map_with_slope<S: Simd, T: Element, F: WithSlope<T>>(
     let mut i = 0;
     while i + UNROLL <= n {
         for j in i..i + UNROLL {
-            ys[j] = T::store(s, f.simd(s, T::load(s, zs[j]), T::load(s, as_[j])));
+            ys[j] = f.simd_stored(s, zs[j], as_[j]);
         }
         i += UNROLL;
     }
     while i < n {
-        ys[i] = T::store(s, f.simd(s, T::load(s, zs[i]), T::load(s, as_[i])));
+        ys[i] = f.simd_stored(s, zs[i], as_[i]);
         i += 1;
     }
     if !zt.is_empty() {
@@ -200,13 +206,13 @@ pub fn map_with_slope_inplace<S: Simd, T: Element, F: WithSlope<T>>(
     let mut i = 0;
     while i + UNROLL <= n {
         for j in i..i + UNROLL {
-            let v = T::store(s, f.simd(s, T::load(s, xs[j]), T::load(s, as_[j])));
+            let v = f.simd_stored(s, xs[j], as_[j]);
             store_in_place(&mut xs[j], v);
         }
         i += UNROLL;
     }
     while i < n {
-        let v = T::store(s, f.simd(s, T::load(s, xs[i]), T::load(s, as_[i])));
+        let v = f.simd_stored(s, xs[i], as_[i]);
         store_in_place(&mut xs[i], v);
         i += 1;
     }
