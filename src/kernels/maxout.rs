@@ -919,12 +919,32 @@ fn forward<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     ix: &mut [I],
 ) {
     let lanes = T::lanes::<S>();
-    if layout == MaxoutLayout::Planar {
-        planar::<S, T, I, IDX>(s, z, stride, k, values, ix)
-    } else if k == 1 {
-        planar::<S, T, I, IDX>(s, z, values.len(), k, values, ix)
+    let planar_stride = match layout {
+        MaxoutLayout::Planar => Some(stride),
+        _ if k == 1 => Some(values.len()),
+        _ => None,
+    };
+    if let Some(stride) = planar_stride {
+        if super::maxout16::available::<S, T>(k) {
+            super::maxout16::planar::<S, T, I, IDX>(s, z, stride, k, values, ix)
+        } else {
+            planar::<S, T, I, IDX>(s, z, stride, k, values, ix)
+        }
     } else if !T::NATIVE {
-        interleaved_via_f32::<S, T, I, IDX>(s, z, k, values, ix)
+        // The half formats: 16-bit lanes where they can, the `f32` route for the rest.
+        let g = if super::maxout16::available::<S, T>(k) {
+            match k {
+                2 => super::maxout16::interleaved_pow2::<S, T, I, 2, IDX>(s, z, values, ix),
+                4 => super::maxout16::interleaved_pow2::<S, T, I, 4, IDX>(s, z, values, ix),
+                8 => super::maxout16::interleaved_pow2::<S, T, I, 8, IDX>(s, z, values, ix),
+                16 => super::maxout16::interleaved_pow2::<S, T, I, 16, IDX>(s, z, values, ix),
+                _ => 0,
+            }
+        } else {
+            0
+        };
+        let ix_rest: &mut [I] = if IDX { &mut ix[g..] } else { &mut [] };
+        interleaved_via_f32::<S, T, I, IDX>(s, &z[g * k..], k, &mut values[g..], ix_rest)
     } else if k <= 16 || k < 2 * lanes {
         interleaved_small::<S, T, I, IDX>(s, z, k, values, ix)
     } else {

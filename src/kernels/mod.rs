@@ -9,6 +9,7 @@ pub mod backward;
 pub mod forward;
 pub mod mask;
 pub mod maxout;
+pub mod maxout16;
 
 use pulp::Simd;
 

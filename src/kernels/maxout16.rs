@@ -1,0 +1,482 @@
+//! Forward maxout of the half formats ([`half::bf16`], [`half::f16`]) on their 16-bit lanes,
+//! on AVX-512 (`V4`): no conversion to `f32`, 32 elements per register.
+//!
+//! Maxout only compares and selects, so it needs no arithmetic in the format: each element is
+//! compared by an order key, a 16-bit signed integer, `|x|` for a positive sign and `-|x|` for
+//! a negative one (`|x|` being the bits without the sign). Keys order every non-NaN value as
+//! the numbers do, and `-0` and `+0` both have key `0`, so they tie as `SPEC.md` wants. NaNs
+//! (`|x|` above the bits of `inf`) are found by one unsigned compare and handled as in
+//! [`super::maxout::step`]: a candidate replaces the running best iff the best is not NaN and
+//! the candidate is NaN or has a greater key. So the first NaN wins, ties keep the earliest
+//! position, and the winner's own bits (signalling NaNs, `-0`) are what is stored.
+//!
+//! Two drivers, as for `f32`: the planar layout (and `k = 1`) as an element-wise reduction over
+//! the `k` planes, 4 registers of 32 groups at a time; and the interleaved layout with `k` = 2,
+//! 4, 8, 16 by the same even/odd splits as `maxout::interleaved_pow2`, on 16-bit lanes
+//! (`vpermt2w`). Indices are 16-bit lanes (so `k <= 65536`), widened or narrowed to the index
+//! type when stored. Other `k`, other ISAs and the interleaved groups left over (fewer than 32)
+//! take the `f32` route of `maxout.rs`.
+
+use pulp::Simd;
+
+use crate::element::Element;
+use crate::ops::maxout::MaxoutIndex;
+
+/// Whether [`planar`] and [`interleaved_pow2`] run for `S`, `T` and `k`: AVX-512, a half
+/// format, and positions that fit 16-bit lanes.
+#[inline(always)]
+pub fn available<S: Simd, T: Element>(k: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        !T::NATIVE
+            && core::mem::size_of::<T>() == 2
+            && core::any::TypeId::of::<S>() == core::any::TypeId::of::<pulp::x86::V4>()
+            && (1..=1 << 16).contains(&k)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = k;
+        false
+    }
+}
+
+/// The bits of `+inf` in the half format `T` (`0x7f80` for `bf16`, `0x7c00` for `f16`).
+#[inline(always)]
+fn inf_bits<T: Element>() -> u16 {
+    let inf = T::from_f64(f64::INFINITY);
+    let b = bytemuck::bytes_of(&inf);
+    u16::from_le_bytes([b[0], b[1]])
+}
+
+/// The planar layout (and any layout at `k = 1`): `values.len()` groups, piece `j` of group
+/// `g` at `z[j * stride + g]`, values to `values`, indices (when `IDX`) to `ix`. Only when
+/// [`available`].
+#[inline(always)]
+pub fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+    s: S,
+    z: &[T],
+    stride: usize,
+    k: usize,
+    values: &mut [T],
+    ix: &mut [I],
+) {
+    assert!(available::<S, T>(k));
+    let groups = values.len();
+    assert!(groups == 0 || (k - 1) * stride + groups <= z.len());
+    assert!(!IDX || ix.len() >= groups);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let _ = s;
+        let inf = inf_bits::<T>();
+        let mut g = 0;
+        while g + 4 * x86::LANES <= groups {
+            // SAFETY: `available` said `S` is `V4` (AVX-512 F/BW, in its region); plane `j`'s
+            // reads are `z[j * stride + g ..][..128]`, inside `z` since
+            // `(k - 1) * stride + g + 128 <= (k - 1) * stride + groups <= z.len()`; the writes
+            // are `values[g..][..128]` and `ix[g..][..128]`, inside (checked above).
+            unsafe {
+                let (zp, vp) = (z.as_ptr().add(g).cast(), values.as_mut_ptr().add(g).cast());
+                let ip = ix.as_mut_ptr().wrapping_add(g);
+                if x86::planar_block::<I, 4, IDX, true>(zp, stride, k, inf, 128, vp, ip) {
+                    x86::planar_block::<I, 4, IDX, false>(zp, stride, k, inf, 128, vp, ip);
+                }
+            }
+            g += 4 * x86::LANES;
+        }
+        while g < groups {
+            let len = x86::LANES.min(groups - g);
+            // SAFETY: as above, for `len <= 32` lanes: the masked loads and stores touch only
+            // lanes `< len`, all inside the slices.
+            unsafe {
+                let (zp, vp) = (z.as_ptr().add(g).cast(), values.as_mut_ptr().add(g).cast());
+                let ip = ix.as_mut_ptr().wrapping_add(g);
+                x86::planar_block::<I, 1, IDX, false>(zp, stride, k, inf, len, vp, ip);
+            }
+            g += len;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, z, stride, k, values, ix);
+        unreachable!("maxout16 is x86-only (checked by `available`)");
+    }
+}
+
+/// Interleaved groups `0 .. 32 * (values.len() / 32)` with `k = K` (2, 4, 8 or 16): group `g`
+/// is `z[g * K ..][..K]`. Returns the number of groups done (the caller finishes the rest).
+/// Only when [`available`].
+#[inline(always)]
+pub fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const IDX: bool>(
+    s: S,
+    z: &[T],
+    values: &mut [T],
+    ix: &mut [I],
+) -> usize {
+    assert!(available::<S, T>(K) && K.is_power_of_two() && (2..=16).contains(&K));
+    let groups = values.len();
+    assert!(z.len() >= groups * K && (!IDX || ix.len() >= groups));
+    #[cfg(target_arch = "x86_64")]
+    {
+        let _ = s;
+        let inf = inf_bits::<T>();
+        // SAFETY: `S` is `V4` (checked by `available`).
+        let even_first = unsafe { x86::even_first::<K>() };
+        let mut g = 0;
+        while g + x86::LANES <= groups {
+            // SAFETY: `V4` as above; the block reads `z[g * K ..][..32 * K]`, inside since
+            // `(g + 32) * K <= groups * K <= z.len()`, and writes `values[g..][..32]` and
+            // `ix[g..][..32]`, inside (checked above).
+            unsafe {
+                x86::pow2_block::<I, K, IDX>(
+                    z.as_ptr().add(g * K).cast(),
+                    inf,
+                    &even_first,
+                    values.as_mut_ptr().add(g).cast(),
+                    ix.as_mut_ptr().wrapping_add(g),
+                );
+            }
+            g += x86::LANES;
+        }
+        g
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, z, values, ix);
+        unreachable!("maxout16 is x86-only (checked by `available`)");
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! The AVX-512 code. Every function is `unsafe`: it runs inside pulp's `V4` region (AVX-512
+    //! F/BW), which its `#[inline(always)]` callers are compiled into.
+    use core::arch::x86_64::*;
+
+    use crate::ops::maxout::MaxoutIndex;
+
+    /// 16-bit lanes per register.
+    pub const LANES: usize = 32;
+
+    /// The first `len` lanes (`len <= 32`).
+    #[inline(always)]
+    fn lanes_mask(len: usize) -> __mmask32 {
+        if len >= 32 {
+            !0
+        } else {
+            (1u32 << len) - 1
+        }
+    }
+
+    /// The order key of each lane (`|x|` or `-|x|`: `-0` and `+0` both `0`) and `|x|`.
+    #[inline(always)]
+    unsafe fn key_mag(x: __m512i) -> (__m512i, __m512i) {
+        // SAFETY: AVX-512 F/BW (the caller's region).
+        unsafe {
+            let mag = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
+            let neg = _mm512_movepi16_mask(x);
+            (_mm512_mask_sub_epi16(mag, neg, _mm512_setzero_si512(), mag), mag)
+        }
+    }
+
+    /// The order key of each lane and whether it is a NaN (`|x| > inf`).
+    #[inline(always)]
+    unsafe fn classify(x: __m512i, inf: __m512i) -> (__m512i, __mmask32) {
+        // SAFETY: AVX-512 F/BW (the caller's region).
+        unsafe {
+            let (key, mag) = key_mag(x);
+            (key, _mm512_cmpgt_epu16_mask(mag, inf))
+        }
+    }
+
+    /// The running best of one register of groups: bits, key, NaN-ness (exact rule only),
+    /// position.
+    #[derive(Clone, Copy)]
+    struct Best {
+        bits: __m512i,
+        key: __m512i,
+        nan: __mmask32,
+        at: __m512i,
+    }
+
+    impl Best {
+        /// The first candidate, at position `at`. With `FAST`, `seen` gathers `|x|` (the lane
+        /// maximum), to tell afterwards whether a candidate was NaN.
+        #[inline(always)]
+        unsafe fn first<const FAST: bool>(
+            x: __m512i,
+            inf: __m512i,
+            at: __m512i,
+            seen: &mut __m512i,
+        ) -> Best {
+            // SAFETY: AVX-512 F/BW (the caller's region).
+            unsafe {
+                let (key, mag) = key_mag(x);
+                let nan = if FAST {
+                    *seen = _mm512_max_epu16(*seen, mag);
+                    0
+                } else {
+                    _mm512_cmpgt_epu16_mask(mag, inf)
+                };
+                Best {
+                    bits: x,
+                    key,
+                    nan,
+                    at,
+                }
+            }
+        }
+
+        /// The lane rule: `x` (at position `j`, later than every position seen) replaces the
+        /// best iff the best is not NaN and `x` is NaN or greater. `FAST`: iff `x` is greater,
+        /// the same as long as no candidate is NaN, which `seen` tells afterwards.
+        #[inline(always)]
+        unsafe fn step<const IDX: bool, const FAST: bool>(
+            &mut self,
+            x: __m512i,
+            inf: __m512i,
+            j: __m512i,
+            seen: &mut __m512i,
+        ) {
+            // SAFETY: AVX-512 F/BW (the caller's region).
+            unsafe {
+                let (key, mag) = key_mag(x);
+                let gt = _mm512_cmpgt_epi16_mask(key, self.key);
+                let r = if FAST {
+                    *seen = _mm512_max_epu16(*seen, mag);
+                    gt
+                } else {
+                    let nan = _mm512_cmpgt_epu16_mask(mag, inf);
+                    let r = (gt | nan) & !self.nan;
+                    self.nan |= nan;
+                    r
+                };
+                self.bits = _mm512_mask_mov_epi16(self.bits, r, x);
+                self.key = _mm512_mask_mov_epi16(self.key, r, key);
+                if IDX {
+                    self.at = _mm512_mask_mov_epi16(self.at, r, j);
+                }
+            }
+        }
+    }
+
+    /// Stores the first `len` lanes of `bits` to `values` and (when `IDX`) of `at` to `ix`,
+    /// converted to `I`.
+    ///
+    /// # Safety
+    /// `values[..len]` and (when `IDX`) `ix[..len]` are writable; AVX-512 F/BW.
+    #[inline(always)]
+    unsafe fn store<I: MaxoutIndex, const IDX: bool>(
+        bits: __m512i,
+        at: __m512i,
+        len: usize,
+        values: *mut u16,
+        ix: *mut I,
+    ) {
+        let m = lanes_mask(len);
+        // SAFETY: the masked stores write only lanes `< len`, inside the outputs (the caller's
+        // guarantee); masked-off lanes are not accessed.
+        unsafe {
+            _mm512_mask_storeu_epi16(values.cast(), m, bits);
+            if IDX {
+                match core::mem::size_of::<I>() {
+                    1 => _mm256_mask_storeu_epi8(ix.cast(), m, _mm512_cvtepi16_epi8(at)),
+                    2 => _mm512_mask_storeu_epi16(ix.cast(), m, at),
+                    _ => {
+                        let lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(at));
+                        let hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(at));
+                        let ix = ix.cast::<u32>();
+                        _mm512_mask_storeu_epi32(ix.cast(), m as __mmask16, lo);
+                        let m_hi = (m >> 16) as __mmask16;
+                        _mm512_mask_storeu_epi32(ix.wrapping_add(16).cast(), m_hi, hi);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `N` registers of groups (`len` lanes in all: `32 * N`, or `len <= 32` with `N = 1`) of
+    /// the planar layout from `z`: plane `j` at `z + j * stride`. With `FAST`, the fast rule,
+    /// and nothing stored (returning `true`) if a candidate was NaN: then run the exact rule.
+    ///
+    /// # Safety
+    /// `z[j * stride ..][..len]` readable for `j < k`; `values[..len]`, `ix[..len]` (when
+    /// `IDX`) writable; AVX-512 F/BW; `1 <= k <= 65536`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn planar_block<I: MaxoutIndex, const N: usize, const IDX: bool, const FAST: bool>(
+        z: *const u16,
+        stride: usize,
+        k: usize,
+        inf: u16,
+        len: usize,
+        values: *mut u16,
+        ix: *mut I,
+    ) -> bool {
+        debug_assert!(len == 32 * N || (N == 1 && len <= 32));
+        let m = lanes_mask(len);
+        // SAFETY: every load is of `z[j * stride + 32 n ..]`, all 32 lanes inside when
+        // `len == 32 N`, masked to the `len` lanes inside otherwise (the caller's guarantee);
+        // the stores are `store`'s, within `len`.
+        unsafe {
+            let inf = _mm512_set1_epi16(inf as i16);
+            // (A macro, not a closure: closures do not inherit the target features.)
+            macro_rules! load {
+                ($p:expr) => {
+                    if N == 1 && len < 32 {
+                        _mm512_maskz_loadu_epi16(m, $p.cast())
+                    } else {
+                        _mm512_loadu_si512($p.cast())
+                    }
+                };
+            }
+            let zero = _mm512_setzero_si512();
+            let mut seen = zero;
+            let mut best = [Best::first::<FAST>(zero, inf, zero, &mut seen); N];
+            for (n, b) in best.iter_mut().enumerate() {
+                *b = Best::first::<FAST>(load!(z.add(32 * n)), inf, zero, &mut seen);
+            }
+            for j in 1..k {
+                let p = z.add(j * stride);
+                let jv = _mm512_set1_epi16(j as u16 as i16);
+                for (n, b) in best.iter_mut().enumerate() {
+                    b.step::<IDX, FAST>(load!(p.add(32 * n)), inf, jv, &mut seen);
+                }
+            }
+            if FAST && _mm512_cmpgt_epu16_mask(seen, inf) != 0 {
+                return true;
+            }
+            for (n, b) in best.iter().enumerate() {
+                let l = if N == 1 { len } else { 32 };
+                store::<I, IDX>(b.bits, b.at, l, values.add(32 * n), ix.wrapping_add(32 * n));
+            }
+            false
+        }
+    }
+
+    /// Lane `l` of even register `i` after the first split of a block holds piece
+    /// `2 (32 i + l) mod K` of its group.
+    #[inline(always)]
+    pub unsafe fn even_first<const K: usize>() -> [__m512i; K] {
+        let mut t = [[0u16; 32]; K];
+        for (i, v) in t.iter_mut().enumerate() {
+            for (l, x) in v.iter_mut().enumerate() {
+                *x = ((2 * (32 * i + l)) % K) as u16;
+            }
+        }
+        // SAFETY: `[u16; 32]` and `__m512i` are both 64 plain bytes.
+        t.map(|v| unsafe { core::mem::transmute::<[u16; 32], __m512i>(v) })
+    }
+
+    /// `([a0, a2, .., b0, b2, ..], [a1, a3, .., b1, b3, ..])` on 16-bit lanes.
+    #[inline(always)]
+    unsafe fn split_even_odd(a: __m512i, b: __m512i) -> (__m512i, __m512i) {
+        static EVEN: [u16; 32] = {
+            let mut t = [0u16; 32];
+            let mut i = 0;
+            while i < 32 {
+                t[i] = 2 * i as u16;
+                i += 1;
+            }
+            t
+        };
+        // SAFETY: AVX-512 BW; `EVEN` is 64 readable bytes.
+        unsafe {
+            let even = _mm512_loadu_si512(EVEN.as_ptr().cast());
+            let odd = _mm512_add_epi16(even, _mm512_set1_epi16(1));
+            (
+                _mm512_permutex2var_epi16(a, even, b),
+                _mm512_permutex2var_epi16(a, odd, b),
+            )
+        }
+    }
+
+    /// The pair rule: `(o, oa)` (the later pieces) replaces `(e, ea)` iff `e` is not NaN and
+    /// `o` is NaN or greater; `FAST` (no NaN in the block): iff `o` is greater.
+    #[inline(always)]
+    unsafe fn pair<const IDX: bool, const FAST: bool>(
+        e: __m512i,
+        ea: __m512i,
+        o: __m512i,
+        oa: __m512i,
+        inf: __m512i,
+    ) -> (__m512i, __m512i) {
+        // SAFETY: AVX-512 F/BW (the caller's region).
+        unsafe {
+            let r = if FAST {
+                _mm512_cmpgt_epi16_mask(key_mag(o).0, key_mag(e).0)
+            } else {
+                let (ke, ne) = classify(e, inf);
+                let (ko, no) = classify(o, inf);
+                (_mm512_cmpgt_epi16_mask(ko, ke) | no) & !ne
+            };
+            let at = if IDX { _mm512_mask_mov_epi16(ea, r, oa) } else { ea };
+            (_mm512_mask_mov_epi16(e, r, o), at)
+        }
+    }
+
+    /// One block of 32 interleaved groups of `K` pieces from `z` (`32 K` elements): each stage
+    /// splits pairs of registers into even and odd stream positions and keeps the better of
+    /// each pair, halving the registers. The fast pair rule unless the block holds a NaN.
+    ///
+    /// # Safety
+    /// `z[..32 K]` readable, `values[..32]` and `ix[..32]` (when `IDX`) writable; AVX-512 F/BW.
+    #[inline(always)]
+    pub unsafe fn pow2_block<I: MaxoutIndex, const K: usize, const IDX: bool>(
+        z: *const u16,
+        inf: u16,
+        even_first: &[__m512i; K],
+        values: *mut u16,
+        ix: *mut I,
+    ) {
+        // SAFETY: the loads are `z[32 i ..][..32]` for `i < K`, inside (the caller's
+        // guarantee); the store is `store`'s, 32 lanes.
+        unsafe {
+            let inf = _mm512_set1_epi16(inf as i16);
+            let mut v = [_mm512_setzero_si512(); K];
+            let mut seen = _mm512_setzero_si512();
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = _mm512_loadu_si512(z.add(32 * i).cast());
+                seen = _mm512_max_epu16(seen, _mm512_and_si512(*x, _mm512_set1_epi16(0x7fff)));
+            }
+            let (bits, at) = if _mm512_cmpgt_epu16_mask(seen, inf) == 0 {
+                pow2_reduce::<K, IDX, true>(v, inf, even_first)
+            } else {
+                pow2_reduce::<K, IDX, false>(v, inf, even_first)
+            };
+            store::<I, IDX>(bits, at, 32, values, ix);
+        }
+    }
+
+    /// The reduction of [`pow2_block`] by the exact or the fast pair rule.
+    #[inline(always)]
+    unsafe fn pow2_reduce<const K: usize, const IDX: bool, const FAST: bool>(
+        mut v: [__m512i; K],
+        inf: __m512i,
+        even_first: &[__m512i; K],
+    ) -> (__m512i, __m512i) {
+        // SAFETY: AVX-512 F/BW (the caller's region).
+        unsafe {
+            let one = _mm512_set1_epi16(1);
+            let mut at = *even_first;
+            for i in 0..K / 2 {
+                let (e, o) = split_even_odd(v[2 * i], v[2 * i + 1]);
+                let ea = even_first[i];
+                (v[i], at[i]) = pair::<IDX, FAST>(e, ea, o, _mm512_add_epi16(ea, one), inf);
+            }
+            let mut m = K / 2;
+            while m > 1 {
+                for i in 0..m / 2 {
+                    let (e, o) = split_even_odd(v[2 * i], v[2 * i + 1]);
+                    let (ea, oa) = if IDX {
+                        split_even_odd(at[2 * i], at[2 * i + 1])
+                    } else {
+                        (at[0], at[0])
+                    };
+                    (v[i], at[i]) = pair::<IDX, FAST>(e, ea, o, oa, inf);
+                }
+                m /= 2;
+            }
+            (v[0], at[0])
+        }
+    }
+}
