@@ -690,6 +690,7 @@ unsafe impl<M: bytemuck::NoUninit> bytemuck::NoUninit for MaskPair<M> {}
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Bits16 {
     /// `z < 0 ? +0 : z`: `z` in `[0x8001, 0x8000 | inf]` (negative, not `-0`, not NaN) -> `+0`.
+    /// That is [`relu_grad16`]'s `Right` rule with `dy = z`, which it calls.
     Relu,
     /// The sign bit cleared.
     Abs,
@@ -698,7 +699,7 @@ pub(crate) enum Bits16 {
 /// The bits of `+inf` in the half format `T`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn inf_bits<T: Element>() -> u16 {
+pub(crate) fn inf_bits<T: Element>() -> u16 {
     let inf = T::from_f64(f64::INFINITY);
     let b = bytemuck::bytes_of(&inf);
     u16::from_le_bytes([b[0], b[1]])
@@ -715,18 +716,13 @@ pub(crate) fn bits16<S: Simd, T: Element>(rule: Bits16, x: T::SV<S>) -> Option<T
         if T::NATIVE {
             return None;
         }
-        let inf = inf_bits::<T>() as i16;
         if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() && size_of::<T::SV<S>>() == 64 {
             // SAFETY: `S` is `V4` (AVX-512 F/BW present, in its region); the stored vector of a
             // half format is `u16x32`, 64 bytes like `__m512i` (checked).
             unsafe {
                 let v: __m512i = tc(&x);
                 let r = match rule {
-                    Bits16::Relu => {
-                        let d = _mm512_sub_epi16(v, _mm512_set1_epi16(0x8001u16 as i16));
-                        let neg = _mm512_cmplt_epu16_mask(d, _mm512_set1_epi16(inf));
-                        _mm512_mask_mov_epi16(v, neg, _mm512_setzero_si512())
-                    }
+                    Bits16::Relu => return relu_grad16::<S, T>(true, x, x),
                     Bits16::Abs => _mm512_and_si512(v, _mm512_set1_epi16(0x7fff)),
                 };
                 return Some(tc(&r));
@@ -738,13 +734,7 @@ pub(crate) fn bits16<S: Simd, T: Element>(rule: Bits16, x: T::SV<S>) -> Option<T
             unsafe {
                 let v: __m256i = tc(&x);
                 let r = match rule {
-                    Bits16::Relu => {
-                        let d = _mm256_sub_epi16(v, _mm256_set1_epi16(0x8001u16 as i16));
-                        // d < inf (unsigned) <=> min(d, inf - 1) == d.
-                        let neg =
-                            _mm256_cmpeq_epi16(_mm256_min_epu16(d, _mm256_set1_epi16(inf - 1)), d);
-                        _mm256_andnot_si256(neg, v)
-                    }
+                    Bits16::Relu => return relu_grad16::<S, T>(true, x, x),
                     Bits16::Abs => _mm256_and_si256(v, _mm256_set1_epi16(0x7fff)),
                 };
                 return Some(tc(&r));

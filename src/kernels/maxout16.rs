@@ -40,14 +40,6 @@ pub fn available<S: Simd, T: Element>(k: usize) -> bool {
     }
 }
 
-/// The bits of `+inf` in the half format `T` (`0x7f80` for `bf16`, `0x7c00` for `f16`).
-#[inline(always)]
-fn inf_bits<T: Element>() -> u16 {
-    let inf = T::from_f64(f64::INFINITY);
-    let b = bytemuck::bytes_of(&inf);
-    u16::from_le_bytes([b[0], b[1]])
-}
-
 /// The planar layout (and any layout at `k = 1`): `values.len()` groups, piece `j` of group
 /// `g` at `z[j * stride + g]`, values to `values`, indices (when `IDX`) to `ix`. Only when
 /// [`available`].
@@ -67,7 +59,7 @@ pub fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     #[cfg(target_arch = "x86_64")]
     {
         let _ = s;
-        let inf = inf_bits::<T>();
+        let inf = crate::halves::inf_bits::<T>();
         let mut g = 0;
         while g + 4 * x86::LANES <= groups {
             // SAFETY: `available` said `S` is `V4` (AVX-512 F/BW, in its region); plane `j`'s
@@ -118,7 +110,7 @@ pub fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, con
     #[cfg(target_arch = "x86_64")]
     {
         let _ = s;
-        let inf = inf_bits::<T>();
+        let inf = crate::halves::inf_bits::<T>();
         // SAFETY: `S` is `V4` (checked by `available`).
         let even_first = unsafe { x86::even_first::<K>() };
         let mut g = 0;
