@@ -375,6 +375,24 @@ mod x86 {
         }
     }
 
+    /// The lanes of `z` (32 elements of a half format whose `+inf` is `inf`) that ReLU blocks:
+    /// `right`: `z < 0`, i.e. `z` in `[0x8001, 0x8000 | inf]` (negative, not `-0`, not NaN);
+    /// otherwise `z <= 0`: also `+0` and `-0`. AVX-512 F/BW.
+    #[inline(always)]
+    pub unsafe fn relu_blocked_v4(right: bool, z: __m512i, inf: i16) -> __mmask32 {
+        // SAFETY: the caller guarantees AVX-512 F/BW.
+        unsafe {
+            if right {
+                let d = _mm512_sub_epi16(z, _mm512_set1_epi16(0x8001u16 as i16));
+                _mm512_cmplt_epu16_mask(d, _mm512_set1_epi16(inf))
+            } else {
+                let d = _mm512_sub_epi16(z, _mm512_set1_epi16(0x8000u16 as i16));
+                _mm512_cmple_epu16_mask(d, _mm512_set1_epi16(inf))
+                    | _mm512_cmpeq_epi16_mask(z, _mm512_setzero_si512())
+            }
+        }
+    }
+
     /// 2 x 16 `f32` -> 32 `bf16` by AVX512-BF16's `vcvtne2ps2bf16` (nearest-even), or `None`
     /// if a lane is a signalling NaN or a subnormal. The instruction quiets NaNs and flushes subnormal
     /// inputs to zero, which `SPEC.md` does not allow, so the caller rounds those vectors with
@@ -769,14 +787,7 @@ pub(crate) fn relu_grad16<S: Simd, T: Element>(
             // a half format are `u16x32`, 64 bytes like `__m512i` (checked).
             unsafe {
                 let (z, dy): (__m512i, __m512i) = (tc(&z), tc(&dy));
-                let blocked = if right {
-                    let d = _mm512_sub_epi16(z, _mm512_set1_epi16(0x8001u16 as i16));
-                    _mm512_cmplt_epu16_mask(d, _mm512_set1_epi16(inf))
-                } else {
-                    let d = _mm512_sub_epi16(z, _mm512_set1_epi16(0x8000u16 as i16));
-                    _mm512_cmple_epu16_mask(d, _mm512_set1_epi16(inf))
-                        | _mm512_cmpeq_epi16_mask(z, _mm512_setzero_si512())
-                };
+                let blocked = x86::relu_blocked_v4(right, z, inf);
                 return Some(tc(&_mm512_maskz_mov_epi16(!blocked, dy)));
             }
         }
@@ -801,6 +812,67 @@ pub(crate) fn relu_grad16<S: Simd, T: Element>(
         }
     }
     let _ = (right, z, dy);
+    None
+}
+
+/// ReLU forward with its mask bits on a stored vector of the half format `T` (AVX-512 only):
+/// `(relu(z), pass)`, `pass` bit `l` set where lane `l` is not blocked (`z >= 0` or NaN with
+/// `right`, `z > 0` or NaN without). The same bits as the widened rule: the forward is
+/// [`relu_grad16`]'s, the bits are its blocked lanes inverted. `None` for other tokens or
+/// element types.
+#[inline(always)]
+pub(crate) fn relu_mask16<S: Simd, T: Element>(
+    right: bool,
+    z: T::SV<S>,
+) -> Option<(T::SV<S>, u64)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::{size_of, transmute_copy as tc};
+        if !T::NATIVE
+            && TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+            && size_of::<T::SV<S>>() == 64
+        {
+            let inf = inf_bits::<T>() as i16;
+            // SAFETY: `S` is `V4` (AVX-512 F/BW present, in its region); the stored vector of
+            // a half format is `u16x32`, 64 bytes like `__m512i` (checked).
+            unsafe {
+                let v: __m512i = tc(&z);
+                let neg = x86::relu_blocked_v4(true, v, inf);
+                let blocked = if right {
+                    neg
+                } else {
+                    x86::relu_blocked_v4(false, v, inf)
+                };
+                let y = _mm512_maskz_mov_epi16(!neg, v);
+                return Some((tc(&y), u64::from(!blocked)));
+            }
+        }
+    }
+    let _ = (right, z);
+    None
+}
+
+/// `pass ? dy : +0` per lane on a stored vector of the half format `T`, `pass` bit `l` for lane
+/// `l` (AVX-512 only: one zero-masked move). `None` for other tokens or element types.
+#[inline(always)]
+pub(crate) fn select_or_zero16<S: Simd, T: Element>(pass: u64, dy: T::SV<S>) -> Option<T::SV<S>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::{size_of, transmute_copy as tc};
+        if !T::NATIVE
+            && TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+            && size_of::<T::SV<S>>() == 64
+        {
+            // SAFETY: as in `relu_mask16`.
+            unsafe {
+                let dy: __m512i = tc(&dy);
+                return Some(tc(&_mm512_maskz_mov_epi16(pass as __mmask32, dy)));
+            }
+        }
+    }
+    let _ = (pass, dy);
     None
 }
 

@@ -152,11 +152,7 @@ mod x86 {
     /// The first `len` lanes (`len <= 32`).
     #[inline(always)]
     fn lanes_mask(len: usize) -> __mmask32 {
-        if len >= 32 {
-            !0
-        } else {
-            (1u32 << len) - 1
-        }
+        if len >= 32 { !0 } else { (1u32 << len) - 1 }
     }
 
     /// The order key of each lane (`|x|` or `-|x|`: `-0` and `+0` both `0`) and `|x|`.
@@ -166,7 +162,10 @@ mod x86 {
         unsafe {
             let mag = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
             let neg = _mm512_movepi16_mask(x);
-            (_mm512_mask_sub_epi16(mag, neg, _mm512_setzero_si512(), mag), mag)
+            (
+                _mm512_mask_sub_epi16(mag, neg, _mm512_setzero_si512(), mag),
+                mag,
+            )
         }
     }
 
@@ -295,7 +294,12 @@ mod x86 {
     /// `IDX`) writable; AVX-512 F/BW; `1 <= k <= 65536`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn planar_block<I: MaxoutIndex, const N: usize, const IDX: bool, const FAST: bool>(
+    pub unsafe fn planar_block<
+        I: MaxoutIndex,
+        const N: usize,
+        const IDX: bool,
+        const FAST: bool,
+    >(
         z: *const u16,
         stride: usize,
         k: usize,
@@ -401,7 +405,11 @@ mod x86 {
                 let (ko, no) = classify(o, inf);
                 (_mm512_cmpgt_epi16_mask(ko, ke) | no) & !ne
             };
-            let at = if IDX { _mm512_mask_mov_epi16(ea, r, oa) } else { ea };
+            let at = if IDX {
+                _mm512_mask_mov_epi16(ea, r, oa)
+            } else {
+                ea
+            };
             (_mm512_mask_mov_epi16(e, r, o), at)
         }
     }
