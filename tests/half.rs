@@ -435,3 +435,98 @@ fn slope_is_f32_bf16() {
 fn slope_is_f32_f16() {
     slope_is_f32::<f16>();
 }
+
+/// Maxout data with one kind of special value per input, so that no other special value
+/// sends a block to the exact rule and hides it (the exhaustive test above mixes every kind
+/// in every block): positive NaNs of rising payloads (the first must win, not the greatest
+/// bits), negative NaNs, and `-0` before `+0` (they tie: the `-0` must win). Many groups, so
+/// full vectors of every backend run; `k` in {1, 2, 3, 4, 8, 16}, both layouts, `u32` and
+/// `u8` indices, against the reference.
+fn maxout_one_special_kind<T: TestElement + Element<Bits = u16>>() {
+    let inf = T::from_f64(f64::INFINITY).to_bits();
+    let kinds: [(&str, [u16; 3]); 4] = [
+        ("positive NaNs", [inf + 1, inf + 2, inf + 3]),
+        (
+            "negative NaNs",
+            [0x8000 | (inf + 1), 0x8000 | (inf + 3), 0x8000 | (inf + 2)],
+        ),
+        ("-0 before +0", [0x8000, 0x0000, 0x0000]),
+        ("+0 before -0", [0x0000, 0x8000, 0x0000]),
+    ];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as u32
+    };
+    let reference = reference();
+    for (what, specials) in kinds {
+        for k in [1usize, 2, 3, 4, 8, 16] {
+            let g = 300;
+            // Finite, non-zero values below the specials' groups' maximum where the specials
+            // are zeros (negative), so that the zeros are the maximum.
+            let mut z: Vec<T> = (0..g * k)
+                .map(|_| {
+                    let x = -1.0 - (next() % 1000) as f64 / 8.0;
+                    let x = if specials[0] & 0x7fff != 0 && next() % 2 == 0 {
+                        -x
+                    } else {
+                        x
+                    };
+                    T::from_f64(x)
+                })
+                .collect();
+            // About a third of the groups get the specials at rising positions.
+            for gi in (0..g).filter(|gi| gi % 3 == 0) {
+                let mut pos: Vec<usize> = (0..k).collect();
+                let m = specials.len().min(k);
+                for i in 0..m {
+                    let j = i + next() as usize % (k - i);
+                    pos.swap(i, j);
+                }
+                let mut chosen = pos[..m].to_vec();
+                chosen.sort();
+                for (&p, &b) in chosen.iter().zip(&specials) {
+                    z[gi * k + p] = T::from_bits(b);
+                }
+            }
+            for layout in [MaxoutLayout::Interleaved, MaxoutLayout::Planar] {
+                // The planar layout of the same groups: piece `j` of group `gi` at `j g + gi`.
+                let zl: Vec<T> = match layout {
+                    MaxoutLayout::Planar => (0..g * k).map(|i| z[(i % g) * k + i / g]).collect(),
+                    _ => z.clone(),
+                };
+                let forward = |r: Rectifier| {
+                    let (mut v, mut ix) = (vec![canary::<T>(); g], vec![u32::MAX; g]);
+                    r.maxout(&zl, k, layout, &mut v, &mut ix).unwrap();
+                    let (mut v8, mut ix8) = (vec![canary::<T>(); g], vec![u8::MAX; g]);
+                    r.maxout(&zl, k, layout, &mut v8, &mut ix8).unwrap();
+                    let mut vv = vec![canary::<T>(); g];
+                    r.maxout_values(&zl, k, layout, &mut vv).unwrap();
+                    (bits(&v), ix, bits(&v8), ix8, bits(&vv))
+                };
+                let want = forward(reference);
+                for r in simd_backends() {
+                    let got = forward(r);
+                    assert!(
+                        got == want,
+                        "{} maxout, {what}, k {k} {layout:?} on {}",
+                        T::NAME,
+                        r.backend()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn maxout_one_special_kind_bf16() {
+    maxout_one_special_kind::<bf16>();
+}
+
+#[test]
+fn maxout_one_special_kind_f16() {
+    maxout_one_special_kind::<f16>();
+}

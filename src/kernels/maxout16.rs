@@ -179,7 +179,36 @@ mod x86 {
         }
     }
 
-    /// The running best of one register of groups: bits, key, NaN-ness (exact rule only),
+    /// The fast rule's key: `x` with its magnitude bits flipped where it is negative. Signed
+    /// order of these keys is the order of the values, but for `-0` (key `-1`) below `+0` (key
+    /// `0`) and the NaNs: positive NaNs above `inf`, negative NaNs below `-1 - inf`. It is its
+    /// own inverse (two instructions: `vpsraw`, `vpternlogd`).
+    #[inline(always)]
+    unsafe fn bit_key(x: __m512i) -> __m512i {
+        // SAFETY: AVX-512 F/BW (the caller's region).
+        unsafe {
+            let sign = _mm512_srai_epi16::<15>(x);
+            // x ^ (sign & 0x7fff): truth table 0x78 for (x, sign, 0x7fff).
+            _mm512_ternarylogic_epi32::<0x78>(x, sign, _mm512_set1_epi16(0x7fff))
+        }
+    }
+
+    /// Whether the fast rule's result may differ from the exact one: a lane's best key is a
+    /// positive NaN (`> inf`) or `+0` (a `-0` may have come first: they tie), or some candidate
+    /// of the lane was a negative NaN (`min < -1 - inf`). Then the caller runs the exact rule.
+    #[inline(always)]
+    unsafe fn fast_unsure(best: __m512i, min: __m512i, inf: __m512i) -> bool {
+        // SAFETY: AVX-512 F/BW (the caller's region).
+        unsafe {
+            let lim = _mm512_sub_epi16(_mm512_set1_epi16(-1), inf);
+            (_mm512_cmpgt_epi16_mask(best, inf)
+                | _mm512_cmpeq_epi16_mask(best, _mm512_setzero_si512())
+                | _mm512_cmplt_epi16_mask(min, lim))
+                != 0
+        }
+    }
+
+    /// The running best of one register of groups by the exact rule: bits, key, NaN-ness,
     /// position.
     #[derive(Clone, Copy)]
     struct Best {
@@ -190,61 +219,68 @@ mod x86 {
     }
 
     impl Best {
-        /// The first candidate, at position `at`. With `FAST`, `seen` gathers `|x|` (the lane
-        /// maximum), to tell afterwards whether a candidate was NaN.
+        /// The first candidate, at position `at`.
         #[inline(always)]
-        unsafe fn first<const FAST: bool>(
-            x: __m512i,
-            inf: __m512i,
-            at: __m512i,
-            seen: &mut __m512i,
-        ) -> Best {
-            // SAFETY: AVX-512 F/BW (the caller's region).
-            unsafe {
-                let (key, mag) = key_mag(x);
-                let nan = if FAST {
-                    *seen = _mm512_max_epu16(*seen, mag);
-                    0
-                } else {
-                    _mm512_cmpgt_epu16_mask(mag, inf)
-                };
-                Best {
-                    bits: x,
-                    key,
-                    nan,
-                    at,
-                }
+        unsafe fn first(x: __m512i, inf: __m512i, at: __m512i) -> Best {
+            // SAFETY: forwarded.
+            let (key, nan) = unsafe { classify(x, inf) };
+            Best {
+                bits: x,
+                key,
+                nan,
+                at,
             }
         }
 
         /// The lane rule: `x` (at position `j`, later than every position seen) replaces the
-        /// best iff the best is not NaN and `x` is NaN or greater. `FAST`: iff `x` is greater,
-        /// the same as long as no candidate is NaN, which `seen` tells afterwards.
+        /// best iff the best is not NaN and `x` is NaN or greater.
         #[inline(always)]
-        unsafe fn step<const IDX: bool, const FAST: bool>(
-            &mut self,
-            x: __m512i,
-            inf: __m512i,
-            j: __m512i,
-            seen: &mut __m512i,
-        ) {
+        unsafe fn step<const IDX: bool>(&mut self, x: __m512i, inf: __m512i, j: __m512i) {
             // SAFETY: AVX-512 F/BW (the caller's region).
             unsafe {
-                let (key, mag) = key_mag(x);
+                let (key, nan) = classify(x, inf);
                 let gt = _mm512_cmpgt_epi16_mask(key, self.key);
-                let r = if FAST {
-                    *seen = _mm512_max_epu16(*seen, mag);
-                    gt
-                } else {
-                    let nan = _mm512_cmpgt_epu16_mask(mag, inf);
-                    let r = (gt | nan) & !self.nan;
-                    self.nan |= nan;
-                    r
-                };
+                let r = (gt | nan) & !self.nan;
+                self.nan |= nan;
                 self.bits = _mm512_mask_mov_epi16(self.bits, r, x);
                 self.key = _mm512_mask_mov_epi16(self.key, r, key);
                 if IDX {
                     self.at = _mm512_mask_mov_epi16(self.at, r, j);
+                }
+            }
+        }
+    }
+
+    /// The running best of one register of groups by the fast rule: the greatest bit key (the
+    /// earliest on ties), its position, and the least key seen.
+    #[derive(Clone, Copy)]
+    struct FastBest {
+        key: __m512i,
+        at: __m512i,
+        min: __m512i,
+    }
+
+    impl FastBest {
+        #[inline(always)]
+        unsafe fn first(x: __m512i, at: __m512i) -> FastBest {
+            // SAFETY: forwarded.
+            let key = unsafe { bit_key(x) };
+            FastBest { key, at, min: key }
+        }
+
+        /// `x` replaces the best iff its key is greater.
+        #[inline(always)]
+        unsafe fn step<const IDX: bool>(&mut self, x: __m512i, j: __m512i) {
+            // SAFETY: AVX-512 F/BW (the caller's region).
+            unsafe {
+                let key = bit_key(x);
+                self.min = _mm512_min_epi16(self.min, key);
+                if IDX {
+                    let r = _mm512_cmpgt_epi16_mask(key, self.key);
+                    self.key = _mm512_mask_mov_epi16(self.key, r, key);
+                    self.at = _mm512_mask_mov_epi16(self.at, r, j);
+                } else {
+                    self.key = _mm512_max_epi16(self.key, key);
                 }
             }
         }
@@ -287,7 +323,7 @@ mod x86 {
 
     /// `N` registers of groups (`len` lanes in all: `32 * N`, or `len <= 32` with `N = 1`) of
     /// the planar layout from `z`: plane `j` at `z + j * stride`. With `FAST`, the fast rule,
-    /// and nothing stored (returning `true`) if a candidate was NaN: then run the exact rule.
+    /// and nothing stored (returning `true`) if its result may differ: then run the exact rule.
     ///
     /// # Safety
     /// `z[j * stride ..][..len]` readable for `j < k`; `values[..len]`, `ix[..len]` (when
@@ -326,24 +362,41 @@ mod x86 {
                 };
             }
             let zero = _mm512_setzero_si512();
-            let mut seen = zero;
-            let mut best = [Best::first::<FAST>(zero, inf, zero, &mut seen); N];
-            for (n, b) in best.iter_mut().enumerate() {
-                *b = Best::first::<FAST>(load!(z.add(32 * n)), inf, zero, &mut seen);
-            }
-            for j in 1..k {
-                let p = z.add(j * stride);
-                let jv = _mm512_set1_epi16(j as u16 as i16);
+            let l = if N == 1 { len } else { 32 };
+            if FAST {
+                let mut best = [FastBest::first(zero, zero); N];
                 for (n, b) in best.iter_mut().enumerate() {
-                    b.step::<IDX, FAST>(load!(p.add(32 * n)), inf, jv, &mut seen);
+                    *b = FastBest::first(load!(z.add(32 * n)), zero);
                 }
-            }
-            if FAST && _mm512_cmpgt_epu16_mask(seen, inf) != 0 {
-                return true;
-            }
-            for (n, b) in best.iter().enumerate() {
-                let l = if N == 1 { len } else { 32 };
-                store::<I, IDX>(b.bits, b.at, l, values.add(32 * n), ix.wrapping_add(32 * n));
+                for j in 1..k {
+                    let p = z.add(j * stride);
+                    let jv = _mm512_set1_epi16(j as u16 as i16);
+                    for (n, b) in best.iter_mut().enumerate() {
+                        b.step::<IDX>(load!(p.add(32 * n)), jv);
+                    }
+                }
+                if best.iter().any(|b| fast_unsure(b.key, b.min, inf)) {
+                    return true;
+                }
+                for (n, b) in best.iter().enumerate() {
+                    let bits = bit_key(b.key);
+                    store::<I, IDX>(bits, b.at, l, values.add(32 * n), ix.wrapping_add(32 * n));
+                }
+            } else {
+                let mut best = [Best::first(zero, inf, zero); N];
+                for (n, b) in best.iter_mut().enumerate() {
+                    *b = Best::first(load!(z.add(32 * n)), inf, zero);
+                }
+                for j in 1..k {
+                    let p = z.add(j * stride);
+                    let jv = _mm512_set1_epi16(j as u16 as i16);
+                    for (n, b) in best.iter_mut().enumerate() {
+                        b.step::<IDX>(load!(p.add(32 * n)), inf, jv);
+                    }
+                }
+                for (n, b) in best.iter().enumerate() {
+                    store::<I, IDX>(b.bits, b.at, l, values.add(32 * n), ix.wrapping_add(32 * n));
+                }
             }
             false
         }
@@ -387,7 +440,8 @@ mod x86 {
     }
 
     /// The pair rule: `(o, oa)` (the later pieces) replaces `(e, ea)` iff `e` is not NaN and
-    /// `o` is NaN or greater; `FAST` (no NaN in the block): iff `o` is greater.
+    /// `o` is NaN or greater. `FAST`: `e` and `o` are bit keys, and `o` replaces `e` iff it is
+    /// greater.
     #[inline(always)]
     unsafe fn pair<const IDX: bool, const FAST: bool>(
         e: __m512i,
@@ -398,13 +452,17 @@ mod x86 {
     ) -> (__m512i, __m512i) {
         // SAFETY: AVX-512 F/BW (the caller's region).
         unsafe {
-            let r = if FAST {
-                _mm512_cmpgt_epi16_mask(key_mag(o).0, key_mag(e).0)
-            } else {
-                let (ke, ne) = classify(e, inf);
-                let (ko, no) = classify(o, inf);
-                (_mm512_cmpgt_epi16_mask(ko, ke) | no) & !ne
-            };
+            if FAST {
+                let at = if IDX {
+                    _mm512_mask_mov_epi16(ea, _mm512_cmpgt_epi16_mask(o, e), oa)
+                } else {
+                    ea
+                };
+                return (_mm512_max_epi16(e, o), at);
+            }
+            let (ke, ne) = classify(e, inf);
+            let (ko, no) = classify(o, inf);
+            let r = (_mm512_cmpgt_epi16_mask(ko, ke) | no) & !ne;
             let at = if IDX {
                 _mm512_mask_mov_epi16(ea, r, oa)
             } else {
@@ -416,7 +474,8 @@ mod x86 {
 
     /// One block of 32 interleaved groups of `K` pieces from `z` (`32 K` elements): each stage
     /// splits pairs of registers into even and odd stream positions and keeps the better of
-    /// each pair, halving the registers. The fast pair rule unless the block holds a NaN.
+    /// each pair, halving the registers. The fast rule on bit keys first, the exact one where
+    /// that may differ (a NaN, or a zero result).
     ///
     /// # Safety
     /// `z[..32 K]` readable, `values[..32]` and `ix[..32]` (when `IDX`) writable; AVX-512 F/BW.
@@ -433,21 +492,27 @@ mod x86 {
         unsafe {
             let inf = _mm512_set1_epi16(inf as i16);
             let mut v = [_mm512_setzero_si512(); K];
-            let mut seen = _mm512_setzero_si512();
+            let mut keys = v;
             for (i, x) in v.iter_mut().enumerate() {
                 *x = _mm512_loadu_si512(z.add(32 * i).cast());
-                seen = _mm512_max_epu16(seen, _mm512_and_si512(*x, _mm512_set1_epi16(0x7fff)));
+                keys[i] = bit_key(*x);
             }
-            let (bits, at) = if _mm512_cmpgt_epu16_mask(seen, inf) == 0 {
-                pow2_reduce::<K, IDX, true>(v, inf, even_first)
-            } else {
+            let mut min = keys[0];
+            for x in &keys[1..] {
+                min = _mm512_min_epi16(min, *x);
+            }
+            let (key, at) = pow2_reduce::<K, IDX, true>(keys, inf, even_first);
+            let (bits, at) = if fast_unsure(key, min, inf) {
                 pow2_reduce::<K, IDX, false>(v, inf, even_first)
+            } else {
+                (bit_key(key), at)
             };
             store::<I, IDX>(bits, at, 32, values, ix);
         }
     }
 
-    /// The reduction of [`pow2_block`] by the exact or the fast pair rule.
+    /// The reduction of [`pow2_block`] by the exact pair rule (`v`: the elements) or the fast
+    /// one (`v`: their bit keys; the result is a key).
     #[inline(always)]
     unsafe fn pow2_reduce<const K: usize, const IDX: bool, const FAST: bool>(
         mut v: [__m512i; K],
