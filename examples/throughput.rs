@@ -441,6 +441,17 @@ fn main() {
     if let Some(p) = &sel.env_problem {
         println!("note:       {p}");
     }
+    if rectifier::supported_backends().contains(Backend::Avx512) {
+        println!(
+            "bf16:       avx512 rounds with {} ({} turns the instruction off)",
+            if rectifier::halves::avx512_bf16_in_use() {
+                "AVX512-BF16 vcvtne2ps2bf16"
+            } else {
+                "integer arithmetic"
+            },
+            rectifier::halves::NO_AVX512_BF16_ENV_VAR
+        );
+    }
     println!(
         "build:      {} {} {} opt-level={} features=[{}]",
         build_info::TARGET,

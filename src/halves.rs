@@ -20,9 +20,17 @@
 //! every operation to the `f32` one, applied to both). The conversions:
 //! - AVX-512: `f16` through `vcvtph2ps`/`vcvtps2ph` (rounding to nearest-even), whose NaN
 //!   handling (they quiet signalling NaNs) is undone with one masked `xor` of the quiet bit;
-//!   `bf16` widened by a zero-extend and shift, and rounded with integer arithmetic (the
-//!   AVX512-BF16 `vcvtneps2bf16` flushes subnormals to zero and quiets NaNs, so it does not
-//!   round as `SPEC.md` requires), then the high halves packed by one `vpermt2w`.
+//!   `bf16` widened by a zero-extend and shift, and rounded by AVX512-BF16's `vcvtne2ps2bf16`
+//!   where the CPU has it ([`avx512_bf16_in_use`]). That instruction flushes subnormals to zero
+//!   and quiets signalling NaNs, which `SPEC.md` does not allow, so a vector holding either
+//!   (one `vfpclassps` per 16 lanes tells) is rounded with integer arithmetic instead, as on
+//!   CPUs without the instruction: the same bits either way.
+//! - Rules whose NaN results all come out of a product (leaky ReLU and PReLU forward, with or
+//!   without the mask) skip the `f16` signalling-NaN fixes on x86: the product quiets such a
+//!   NaN anyway (`SimdElement::load_quieting`).
+//! - Rules without arithmetic work on the 16-bit lanes, with no conversion at all: `relu`,
+//!   `abs`, ReLU backward (from `z`, from the output, from the mask), ReLU with its mask, and
+//!   maxout forward (AVX-512; order keys, see `kernels::maxout16`).
 //! - AVX2: the same, with F16C for `f16` (part of x86-64-v3; the AVX2 backend requires it).
 //! - NEON: `f16` through `fcvtl`/`fcvtn` (the same quiet-bit fix as x86), `bf16` by shifts and
 //!   integer rounding.

@@ -22,6 +22,9 @@
 //!   a stack transposition;
 //! - **interleaved, large `k`** (`k >= 2 * lanes`, above 16): within the group, vectors of
 //!   consecutive pieces, then a cross-lane reduction by (first NaN, greater, smaller index).
+//! - **the half formats**: on AVX-512, the planar layout and interleaved `k` = 2, 4, 8, 16 run
+//!   on their 16-bit lanes ([`super::maxout16`]); everything else widens blocks of groups to
+//!   `f32` and runs the drivers above (`interleaved_via_f32`).
 //!
 //! Backward: planar overwrite by compare + select per plane; interleaved overwrite by zipping
 //! planes in registers (`k` = 2, 4, 8, 16 below `lanes`), or two broadcasts per group
