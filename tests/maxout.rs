@@ -851,3 +851,40 @@ fn forward_large_planar() {
         }
     }
 }
+
+/// Maxout backward writes `dx` of `arch::STREAM_MIN_BYTES` and more with streaming stores on
+/// x86 (planar overwrite; for the half formats on their 16-bit lanes): it must equal the
+/// reference too, at an aligned and a misaligned start.
+fn backward_streaming<T: TestElement>() {
+    let k = 4;
+    let groups = rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>() / k + 37;
+    let mut rng = Rng(0x5eed);
+    let dy: Vec<T> = mixed_data(&mut rng, groups);
+    let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();
+    let n = groups * k;
+    let layout = MaxoutLayout::Planar;
+    let mode = MaxoutGradMode::Overwrite;
+    let mut want = vec![T::from_f64(7.0); n];
+    reference()
+        .maxout_backward(&dy, &ix, k, layout, &mut want, mode)
+        .unwrap();
+    for r in simd_backends() {
+        for off in [0, 3] {
+            let mut dx = vec![T::from_f64(7.0); n + off];
+            r.maxout_backward(&dy, &ix, k, layout, &mut dx[off..], mode)
+                .unwrap();
+            let ctx = format!("{} streaming on {} offset {off}", T::NAME, r.backend());
+            assert_bits_eq(&dx[off..], &want, &want, &ctx);
+        }
+    }
+}
+
+#[test]
+fn backward_streaming_f32() {
+    backward_streaming::<f32>();
+}
+
+#[test]
+fn backward_streaming_bf16() {
+    backward_streaming::<rectifier::bf16>();
+}

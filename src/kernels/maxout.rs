@@ -1216,6 +1216,9 @@ fn backward_planar_overwrite<S: Simd, T: Element, I: MaxoutIndex>(
     assert!(dx.cols() == groups && dx.planes() == k);
     let lanes = T::lanes::<S>();
     let nt = crate::arch::can_stream::<S>() && large;
+    if super::maxout16::available::<S, T>(k) {
+        return super::maxout16::backward_planar::<S, T, I>(s, dy, indices, k, dx, nt);
+    }
     let zero = T::v_splat(s, T::ZERO);
     let mut ibuf = [T::ULane::from(0u32); BACKWARD_TILE + 64];
     let mut t = 0;

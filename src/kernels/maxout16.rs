@@ -138,6 +138,65 @@ pub fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, con
     }
 }
 
+/// Groups per tile of [`backward_planar`]: the tile's indices, narrowed once to 16-bit lanes,
+/// stay in L1 while the `k` planes are written.
+const BACKWARD_TILE: usize = 2048;
+
+/// Planar overwrite backward (and `k = 1`): plane `j` of `dx` is `indices[g] == j ? dy[g] : +0`,
+/// on 16-bit lanes (a compare and a zero-masked move; `dy`'s bits as they are). Streaming
+/// stores when `nt`. Only when [`available`].
+#[inline(always)]
+pub fn backward_planar<S: Simd, T: Element, I: MaxoutIndex>(
+    s: S,
+    dy: &[T],
+    indices: &[I],
+    k: usize,
+    dx: &mut super::maxout::PlanesMut<'_, T>,
+    nt: bool,
+) {
+    assert!(available::<S, T>(k));
+    let groups = dy.len();
+    assert!(dx.cols() == groups && dx.planes() == k && indices.len() == groups);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let _ = s;
+        let mut ibuf = [0u16; BACKWARD_TILE];
+        let mut t = 0;
+        while t < groups {
+            let len = BACKWARD_TILE.min(groups - t);
+            // Every index is `< k <= 65536` (checked before the kernel), so it fits.
+            for (b, &i) in ibuf.iter_mut().zip(&indices[t..t + len]) {
+                *b = i.to_u32() as u16;
+            }
+            let dyt = &dy[t..t + len];
+            for j in 0..k {
+                let out = &mut dx.plane(j)[t..t + len];
+                // SAFETY: `available` said `S` is `V4` (AVX-512 F/BW, in its region); `dyt`,
+                // `ibuf[..len]` and `out` each hold `len` elements.
+                unsafe {
+                    x86::backward_row(
+                        dyt.as_ptr().cast(),
+                        ibuf.as_ptr(),
+                        j as u16,
+                        len,
+                        out.as_mut_ptr().cast(),
+                        nt,
+                    );
+                }
+            }
+            t += len;
+        }
+        if nt {
+            crate::arch::stream_fence();
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, nt);
+        unreachable!("maxout16 is x86-only (checked by `available`)");
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! The AVX-512 code. Every function is `unsafe`: it runs inside pulp's `V4` region (AVX-512
@@ -399,6 +458,56 @@ mod x86 {
                 }
             }
             false
+        }
+    }
+
+    /// `out[v] = ix[v] == j ? dy[v] : +0` for `v < len`, the stores from the first 64-byte
+    /// boundary of `out` aligned (streaming ones when `nt`), a masked head and tail.
+    ///
+    /// # Safety
+    /// `dy[..len]`, `ix[..len]` readable, `out[..len]` writable; AVX-512 F/BW.
+    #[inline(always)]
+    pub unsafe fn backward_row(
+        dy: *const u16,
+        ix: *const u16,
+        j: u16,
+        len: usize,
+        out: *mut u16,
+        nt: bool,
+    ) {
+        // SAFETY: every access is at `v .. v + 32` with `v + 32 <= len`, or masked to the lanes
+        // below `len` (masked-off lanes are not accessed); the streaming stores are at
+        // `out + v` with `v >= head`, 64-byte aligned.
+        unsafe {
+            let jv = _mm512_set1_epi16(j as i16);
+            macro_rules! row {
+                ($v:expr, $m:expr) => {{
+                    let d = _mm512_maskz_loadu_epi16($m, dy.add($v).cast());
+                    let i = _mm512_maskz_loadu_epi16($m, ix.add($v).cast());
+                    _mm512_maskz_mov_epi16(_mm512_cmpeq_epi16_mask(i, jv), d)
+                }};
+            }
+            let head = ((64 - out as usize % 64) % 64 / 2).min(len);
+            if head > 0 {
+                let m = lanes_mask(head);
+                _mm512_mask_storeu_epi16(out.cast(), m, row!(0, m));
+            }
+            let mut v = head;
+            while v + 32 <= len {
+                let d = _mm512_loadu_si512(dy.add(v).cast());
+                let i = _mm512_loadu_si512(ix.add(v).cast());
+                let r = _mm512_maskz_mov_epi16(_mm512_cmpeq_epi16_mask(i, jv), d);
+                if nt {
+                    _mm512_stream_si512(out.add(v).cast(), r);
+                } else {
+                    _mm512_store_si512(out.add(v).cast(), r);
+                }
+                v += 32;
+            }
+            if v < len {
+                let m = lanes_mask(len - v);
+                _mm512_mask_storeu_epi16(out.add(v).cast(), m, row!(v, m));
+            }
         }
     }
 
