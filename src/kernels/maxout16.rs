@@ -140,6 +140,7 @@ pub fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, con
 
 /// Groups per tile of [`backward_planar`]: the tile's indices, narrowed once to 16-bit lanes,
 /// stay in L1 while the `k` planes are written.
+#[cfg(target_arch = "x86_64")]
 const BACKWARD_TILE: usize = 2048;
 
 /// Planar overwrite backward (and `k = 1`): plane `j` of `dx` is `indices[g] == j ? dy[g] : +0`,
