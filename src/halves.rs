@@ -29,9 +29,12 @@
 //!   without the mask) skip the `f16` signalling-NaN fixes on x86: the product quiets such a
 //!   NaN anyway (`SimdElement::load_quieting`).
 //! - Rules without arithmetic work on the 16-bit lanes, with no conversion at all: `relu`,
-//!   `abs`, ReLU backward (from `z`, from the output, from the mask), ReLU with its mask, and
-//!   maxout forward (AVX-512; order keys, see `kernels::maxout16`).
-//! - AVX2: the same, with F16C for `f16` (part of x86-64-v3; the AVX2 backend requires it).
+//!   `abs` and ReLU backward (from `z` or from the output) on AVX-512 and AVX2; ReLU with its
+//!   mask, ReLU backward from the mask, maxout forward (planar, interleaved `k` = 2, 4, 8, 16)
+//!   and maxout planar backward on AVX-512 only (order keys, see `kernels::maxout16`); AVX2
+//!   and NEON widen for those.
+//! - AVX2: the conversions as on AVX-512, with F16C for `f16` (part of x86-64-v3; the AVX2
+//!   backend requires it) and integer rounding for `bf16`.
 //! - NEON: `f16` through `fcvtl`/`fcvtn` (the same quiet-bit fix as x86), `bf16` by shifts and
 //!   integer rounding.
 //! - Other tokens: through memory and the scalar conversions below.

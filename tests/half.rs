@@ -530,3 +530,17 @@ fn maxout_one_special_kind_bf16() {
 fn maxout_one_special_kind_f16() {
     maxout_one_special_kind::<f16>();
 }
+
+/// The AVX512-BF16 rounding is in use exactly when the CPU has AVX-512 (the backend) and
+/// AVX512-BF16 and `RECTIFIER_NO_AVX512_BF16` is not set (CI runs this file both ways), so
+/// the tests above exercise the path they are meant to.
+#[test]
+fn avx512_bf16_switch() {
+    #[cfg(target_arch = "x86_64")]
+    let cpu = rectifier::supported_backends().contains(Backend::Avx512)
+        && std::arch::is_x86_feature_detected!("avx512bf16");
+    #[cfg(not(target_arch = "x86_64"))]
+    let cpu = false;
+    let off = std::env::var_os(rectifier::halves::NO_AVX512_BF16_ENV_VAR).is_some();
+    assert_eq!(rectifier::halves::avx512_bf16_in_use(), cpu && !off);
+}
