@@ -31,7 +31,7 @@
 //! - Rules without arithmetic work on the 16-bit lanes, with no conversion at all: `relu`,
 //!   `abs` and ReLU backward (from `z` or from the output) on AVX-512 and AVX2; ReLU with its
 //!   mask, ReLU backward from the mask, maxout forward (planar, interleaved `k` = 2, 4, 8, 16)
-//!   and maxout planar backward on AVX-512 only (order keys, see `kernels::maxout16`); AVX2
+//!   and maxout backward (planar; interleaved `k` = 2, 4, 8) on AVX-512 only (order keys, see `kernels::maxout16`); AVX2
 //!   and NEON widen for those.
 //! - AVX2: the conversions as on AVX-512, with F16C for `f16` (part of x86-64-v3; the AVX2
 //!   backend requires it) and integer rounding for `bf16`.

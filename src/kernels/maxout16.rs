@@ -198,6 +198,47 @@ pub fn backward_planar<S: Simd, T: Element, I: MaxoutIndex>(
     }
 }
 
+/// Interleaved overwrite backward with `k = K` (2, 4, 8 or 16) for groups
+/// `0 .. 32 * (dy.len() / 32)`: group `g` of `dx` is `dx[g * K ..][..K]`, `dy[g]` at
+/// `indices[g]` and `+0` elsewhere, on 16-bit lanes (a compare and a zero-masked move per
+/// piece, then `log2(K)` perfect shuffles). Returns the number of groups done (the caller
+/// writes the rest). Only when [`available`].
+#[inline(always)]
+pub fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize>(
+    s: S,
+    dy: &[T],
+    indices: &[I],
+    dx: &mut [T],
+) -> usize {
+    assert!(available::<S, T>(K) && K.is_power_of_two() && (2..=16).contains(&K));
+    let groups = dy.len();
+    assert!(dx.len() == groups * K && indices.len() == groups);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let _ = s;
+        let mut g = 0;
+        while g + x86::LANES <= groups {
+            // SAFETY: `available` said `S` is `V4` (AVX-512 F/BW, in its region); the block
+            // reads `dy[g..][..32]` and `indices[g..][..32]` and writes `dx[g * K..][..32 K]`,
+            // inside since `g + 32 <= groups` (checked lengths above).
+            unsafe {
+                x86::backward_pow2_block::<I, K>(
+                    dy.as_ptr().add(g).cast(),
+                    indices.as_ptr().add(g),
+                    dx.as_mut_ptr().add(g * K).cast(),
+                );
+            }
+            g += x86::LANES;
+        }
+        g
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, dy, indices, dx);
+        unreachable!("maxout16 is x86-only (checked by `available`)");
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! The AVX-512 code. Every function is `unsafe`: it runs inside pulp's `V4` region (AVX-512
@@ -508,6 +549,89 @@ mod x86 {
             if v < len {
                 let m = lanes_mask(len - v);
                 _mm512_mask_storeu_epi16(out.add(v).cast(), m, row!(v, m));
+            }
+        }
+    }
+
+    /// 32 indices from `ix` as 16-bit lanes (each `< 65536`: `k <= 65536`).
+    ///
+    /// # Safety
+    /// `ix[..32]` readable; AVX-512 F/BW.
+    #[inline(always)]
+    unsafe fn load_indices16<I: MaxoutIndex>(ix: *const I) -> __m512i {
+        // SAFETY: the loads read exactly `32 * size_of::<I>()` bytes from `ix`.
+        unsafe {
+            match core::mem::size_of::<I>() {
+                1 => _mm512_cvtepu8_epi16(_mm256_loadu_si256(ix.cast())),
+                2 => _mm512_loadu_si512(ix.cast()),
+                _ => {
+                    let p = ix.cast::<u32>();
+                    let lo = _mm512_cvtepi32_epi16(_mm512_loadu_si512(p.cast()));
+                    let hi = _mm512_cvtepi32_epi16(_mm512_loadu_si512(p.add(16).cast()));
+                    _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+                }
+            }
+        }
+    }
+
+    /// `([a0, b0, a1, b1, .., a15, b15], [a16, b16, .., a31, b31])` on 16-bit lanes: the
+    /// inverse of [`split_even_odd`].
+    #[inline(always)]
+    unsafe fn zip(a: __m512i, b: __m512i) -> (__m512i, __m512i) {
+        static LO: [u16; 32] = {
+            let mut t = [0u16; 32];
+            let mut i = 0;
+            while i < 16 {
+                t[2 * i] = i as u16;
+                t[2 * i + 1] = 32 + i as u16;
+                i += 1;
+            }
+            t
+        };
+        // SAFETY: AVX-512 BW; `LO` is 64 readable bytes.
+        unsafe {
+            let lo = _mm512_loadu_si512(LO.as_ptr().cast());
+            let hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
+            (
+                _mm512_permutex2var_epi16(a, lo, b),
+                _mm512_permutex2var_epi16(a, hi, b),
+            )
+        }
+    }
+
+    /// One block of 32 interleaved groups of `K` pieces of maxout backward (overwrite).
+    ///
+    /// # Safety
+    /// `dy[..32]`, `ix[..32]` readable, `dx[..32 K]` writable; AVX-512 F/BW.
+    #[inline(always)]
+    pub unsafe fn backward_pow2_block<I: MaxoutIndex, const K: usize>(
+        dy: *const u16,
+        ix: *const I,
+        dx: *mut u16,
+    ) {
+        // SAFETY: the loads read `dy[..32]` and `ix[..32]`, the stores write `dx[32 i ..][..32]`
+        // for `i < K` (the caller's guarantee).
+        unsafe {
+            let d = _mm512_loadu_si512(dy.cast());
+            let iv = load_indices16(ix);
+            let mut v = [_mm512_setzero_si512(); K];
+            for (j, p) in v.iter_mut().enumerate() {
+                let m = _mm512_cmpeq_epi16_mask(iv, _mm512_set1_epi16(j as i16));
+                *p = _mm512_maskz_mov_epi16(m, d);
+            }
+            // log2(K) perfect shuffles: piece `j` of group `l` ends at `32 K`-element offset
+            // `l K + j`.
+            let mut stages = K;
+            while stages > 1 {
+                let mut w = v;
+                for i in 0..K / 2 {
+                    (w[2 * i], w[2 * i + 1]) = zip(v[i], v[K / 2 + i]);
+                }
+                v = w;
+                stages /= 2;
+            }
+            for (i, x) in v.iter().enumerate() {
+                _mm512_storeu_si512(dx.add(32 * i).cast(), *x);
             }
         }
     }
