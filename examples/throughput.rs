@@ -2,6 +2,9 @@
 //! beside two baselines of the same bytes measured in the same run: `memcpy`
 //! (`copy_from_slice`, the roofline) and `naive` (the loop a user would write), plus
 //! `naive_native` (the same loop compiled for this CPU's widest ISA with `#[target_feature]`).
+//! `--backends ...,fill` adds a third, store-only baseline: a `memset` of the bytes the op
+//! writes, whose %memcpy is the ceiling of an op bound by its stores (maxout backward at large
+//! `k` writes `k` times what it reads, and a copy's stores are only half its bytes).
 //!
 //! ```text
 //! cargo run --release --example throughput                 # about a minute
@@ -41,7 +44,7 @@ fn usage() -> ! {
         "usage: throughput [--quick] [--json FILE] [--sizes N,N,..] [--ops NAME,..] \
          [--backends NAME,..] [--dtypes f32,f64,bf16,f16] [--budget-ms MS] [--threads N,N,..]\n\
          --threads: thread counts of the kernel rows (default: 1, and 1..=cores at 64 Mi and up)\n\
-         ops: {}\nbackends: scalar, avx2, avx512, neon, memcpy, naive, naive_native",
+         ops: {}\nbackends: scalar, avx2, avx512, neon, memcpy, naive, naive_native, fill (only when named)",
         Op::ALL
             .iter()
             .map(|o| o.name())
@@ -287,6 +290,18 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
                 };
                 if let Some(ns) = memcpy_ns {
                     rows.push(row("memcpy", 1, ns));
+                }
+                // Opt-in (named in --backends): the op's written bytes alone, stored by a
+                // `memset`; its %memcpy is the ceiling of an op bound by stores.
+                if cfg
+                    .backends
+                    .as_ref()
+                    .is_some_and(|l| l.iter().any(|x| x == "fill"))
+                {
+                    let written = op.written_bytes(n, size, v.k);
+                    progress.step(&format!("fill {} {written} bytes", T::NAME));
+                    let ns = measure(cfg.budget, || w.run_fill(written));
+                    rows.push(row("fill", 1, ns));
                 }
                 for (name, native) in [("naive", false), ("naive_native", true)] {
                     if want(&cfg.backends, name) {

@@ -268,6 +268,18 @@ impl Op {
         }
     }
 
+    /// The bytes of [`Op::bytes`] that the op writes (the rest it reads): the byte count of the
+    /// throughput report's store-only baseline (`fill`), the ceiling of an op bound by stores.
+    pub fn written_bytes(self, n: usize, elem_size: usize, k: usize) -> usize {
+        let g = n / k.max(1);
+        match self {
+            Op::Maxout => g * elem_size + g * 4,
+            Op::MaxoutValues => g * elem_size,
+            _ if self.writes_mask() => n * elem_size + 8 * n.div_ceil(64),
+            _ => n * elem_size,
+        }
+    }
+
     /// Finds an op by its public name.
     pub fn from_name(name: &str) -> Option<Op> {
         Op::ALL.iter().copied().find(|op| op.name() == name)

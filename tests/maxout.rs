@@ -470,6 +470,26 @@ fn backward_matrix_f16() {
     }
 }
 
+/// Group counts that are whole numbers of vectors of every backend, so that all the planes of
+/// the planar layout share an alignment (the backward kernels then write planes in pairs), with
+/// one count past a tile of the planar backward (1024 groups).
+fn check_backward_aligned_planes<T: TestElement>(seed: u64) {
+    let mut rng = Rng(seed);
+    for k in [2, 3, 4, 5, 8, 16] {
+        for g in [16, 48, 64, 1024 + 64] {
+            check_backward::<T>(k, g, &mut rng);
+        }
+    }
+}
+
+#[test]
+fn backward_aligned_planes() {
+    check_backward_aligned_planes::<f32>(7);
+    check_backward_aligned_planes::<f64>(8);
+    check_backward_aligned_planes::<rectifier::bf16>(9);
+    check_backward_aligned_planes::<rectifier::f16>(10);
+}
+
 /// Forward then backward: the gradient lands where the maximum was.
 #[test]
 fn backward_of_forward() {
@@ -853,28 +873,38 @@ fn forward_large_planar() {
 }
 
 /// Maxout backward writes `dx` of `arch::STREAM_MIN_BYTES` and more with streaming stores on
-/// x86 (planar overwrite; for the half formats on their 16-bit lanes): it must equal the
-/// reference too, at an aligned and a misaligned start.
+/// x86 (planar overwrite, interleaved overwrite at `k` = 2, 4, 8, 16 and at `k` = lanes; for the
+/// half formats on their 16-bit lanes): it must equal the reference too, at an aligned and a
+/// misaligned start.
 fn backward_streaming<T: TestElement>() {
-    let k = 4;
-    let groups = rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>() / k + 37;
-    let mut rng = Rng(0x5eed);
-    let dy: Vec<T> = mixed_data(&mut rng, groups);
-    let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();
-    let n = groups * k;
-    let layout = MaxoutLayout::Planar;
-    let mode = MaxoutGradMode::Overwrite;
-    let mut want = vec![T::from_f64(7.0); n];
-    reference()
-        .maxout_backward(&dy, &ix, k, layout, &mut want, mode)
-        .unwrap();
-    for r in simd_backends() {
-        for off in [0, 3] {
-            let mut dx = vec![T::from_f64(7.0); n + off];
-            r.maxout_backward(&dy, &ix, k, layout, &mut dx[off..], mode)
-                .unwrap();
-            let ctx = format!("{} streaming on {} offset {off}", T::NAME, r.backend());
-            assert_bits_eq(&dx[off..], &want, &want, &ctx);
+    let cases = [
+        (MaxoutLayout::Planar, 4),
+        (MaxoutLayout::Interleaved, 8),
+        (MaxoutLayout::Interleaved, 16),
+    ];
+    for (layout, k) in cases {
+        let groups = rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>() / k + 37;
+        let mut rng = Rng(0x5eed);
+        let dy: Vec<T> = mixed_data(&mut rng, groups);
+        let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();
+        let n = groups * k;
+        let mode = MaxoutGradMode::Overwrite;
+        let mut want = vec![T::from_f64(7.0); n];
+        reference()
+            .maxout_backward(&dy, &ix, k, layout, &mut want, mode)
+            .unwrap();
+        for r in simd_backends() {
+            for off in [0, 3] {
+                let mut dx = vec![T::from_f64(7.0); n + off];
+                r.maxout_backward(&dy, &ix, k, layout, &mut dx[off..], mode)
+                    .unwrap();
+                let ctx = format!(
+                    "{} {layout:?} k={k} streaming on {} offset {off}",
+                    T::NAME,
+                    r.backend()
+                );
+                assert_bits_eq(&dx[off..], &want, &want, &ctx);
+            }
         }
     }
 }
@@ -882,6 +912,11 @@ fn backward_streaming<T: TestElement>() {
 #[test]
 fn backward_streaming_f32() {
     backward_streaming::<f32>();
+}
+
+#[test]
+fn backward_streaming_f64() {
+    backward_streaming::<f64>();
 }
 
 #[test]

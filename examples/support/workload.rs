@@ -271,6 +271,14 @@ impl<T: Naive> Workload<T> {
         black_box(&mut self.dst);
     }
 
+    /// The store-only baseline: `bytes` written (a `memset`, nothing read), the ceiling of an
+    /// op bound by its stores.
+    #[inline(never)]
+    pub fn run_fill(&mut self, bytes: usize) {
+        black_box(&mut self.copy_dst[..bytes]).fill(0x3c);
+        black_box(&mut self.copy_dst);
+    }
+
     /// One copy of `bytes` bytes (half read, half written): the roofline of an op moving them.
     #[inline(never)]
     pub fn run_memcpy(&mut self, bytes: usize) {
