@@ -621,7 +621,10 @@ pub(crate) fn narrow<S: Simd, H: HalfFormat, const SNAN: bool>(s: S, v: [S::f32s
                     x86::f16_narrow_v4(a, b)
                 } else {
                     // (`avx512_bf16()` is true only when the CPU has AVX512-BF16, and `V4`
-                    // has AVX-512 F/DQ: the safety condition of `bf16_narrow_v4_cvt`.)
+                    // has AVX-512 F/DQ: the safety condition of `bf16_narrow_v4_cvt`. Its
+                    // relaxed load, once per 32 results, stays in the loop: replacing it by a
+                    // constant measured the same, 64 Ki `bf16` `leaky_relu` 53.4 and 53.5 GB/s,
+                    // `prelu` 41.4 and 41.9.)
                     let fast = if avx512_bf16() {
                         x86::bf16_narrow_v4_cvt(a, b)
                     } else {
