@@ -470,8 +470,8 @@ fn backward_matrix_f16() {
     }
 }
 
-/// Group counts that are whole numbers of vectors of every backend, so that all the planes of
-/// the planar layout share an alignment (the backward kernels then write planes in pairs), with
+/// Group counts that are whole numbers of vectors of every `f32`/`f64` backend, so that all the
+/// planes of the planar layout share an alignment (the backward kernels then write planes in pairs), with
 /// one count past a tile of the planar backward (1024 groups).
 fn check_backward_aligned_planes<T: TestElement>(seed: u64) {
     let mut rng = Rng(seed);
@@ -873,17 +873,20 @@ fn forward_large_planar() {
 }
 
 /// Maxout backward writes `dx` of `arch::STREAM_MIN_BYTES` and more with streaming stores on
-/// x86 (planar overwrite, interleaved overwrite at `k` = 2, 4, 8, 16 and at `k` = lanes; for the
-/// half formats on their 16-bit lanes): it must equal the reference too, at an aligned and a
-/// misaligned start.
+/// x86 where its stores are vector-aligned (planar overwrite; interleaved overwrite at `k` = 8
+/// and 16 here, and at `k` = lanes; for the half formats on their 16-bit lanes): it must equal
+/// the reference too. Starts: on a 64-byte boundary (every path streams), 32 bytes past one
+/// (the `f32` `k` = 8 path of AVX-512 still streams, from its second group pair), and
+/// misaligned (plain stores).
 fn backward_streaming<T: TestElement>() {
     let cases = [
         (MaxoutLayout::Planar, 4),
         (MaxoutLayout::Interleaved, 8),
         (MaxoutLayout::Interleaved, 16),
     ];
+    let size = core::mem::size_of::<T>();
     for (layout, k) in cases {
-        let groups = rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>() / k + 37;
+        let groups = rectifier::arch::STREAM_MIN_BYTES / size / k + 37;
         let mut rng = Rng(0x5eed);
         let dy: Vec<T> = mixed_data(&mut rng, groups);
         let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();
@@ -894,16 +897,18 @@ fn backward_streaming<T: TestElement>() {
             .maxout_backward(&dy, &ix, k, layout, &mut want, mode)
             .unwrap();
         for r in simd_backends() {
-            for off in [0, 3] {
-                let mut dx = vec![T::from_f64(7.0); n + off];
-                r.maxout_backward(&dy, &ix, k, layout, &mut dx[off..], mode)
-                    .unwrap();
+            let mut dx = vec![T::from_f64(7.0); n + 64];
+            let aligned = (64 - dx.as_ptr() as usize % 64) % 64 / size;
+            for off in [aligned, aligned + 32 / size, aligned + 3] {
+                let dx = &mut dx[off..off + n];
+                r.maxout_backward(&dy, &ix, k, layout, dx, mode).unwrap();
                 let ctx = format!(
-                    "{} {layout:?} k={k} streaming on {} offset {off}",
+                    "{} {layout:?} k={k} streaming on {} offset {off} (aligned {aligned})",
                     T::NAME,
                     r.backend()
                 );
-                assert_bits_eq(&dx[off..], &want, &want, &ctx);
+                assert_bits_eq(dx, &want, &want, &ctx);
+                dx.fill(T::from_f64(7.0));
             }
         }
     }

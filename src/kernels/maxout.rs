@@ -32,7 +32,8 @@
 //! 4, 8, 16 below `lanes`; at `k` = 8 of 16 lanes by permutes from `dy` and the indices), or
 //! two broadcasts per group (`k >= lanes`), else a scalar scatter after zeroing; accumulate
 //! mode is a scalar scatter.
-//! Outputs of 16 MiB and more are written with streaming stores on x86.
+//! Outputs of 16 MiB and more are written with streaming stores on x86 where the stores are
+//! vector-aligned (planar overwrite; interleaved overwrite at `k` = 2, 4, 8, 16 and `lanes`).
 
 use pulp::{Simd, WithSimd};
 
@@ -1083,10 +1084,11 @@ impl<'a, T> PlanesMut<'a, T> {
         unsafe { core::slice::from_raw_parts_mut(self.ptr.add(j * self.stride), self.cols) }
     }
 
-    /// The view's parts of rows `j .. j + P` (panics unless `j + P <= planes`).
+    /// The view's parts of rows `j .. j + P` (panics unless `j + P <= planes`, checked without
+    /// overflow).
     #[inline(always)]
     pub fn planes_at<const P: usize>(&mut self, j: usize) -> [&mut [T]; P] {
-        assert!(j + P <= self.planes);
+        assert!(P <= self.planes && j <= self.planes - P);
         // SAFETY: as in `plane`, each row `j + p < planes` lies in the buffer and belongs to this
         // view alone; distinct rows are `stride >= cols` elements apart, so the `P` slices are
         // disjoint; `&mut self` keeps them unique for their lifetime.
@@ -1375,7 +1377,8 @@ fn planes_pass<S: Simd, T: Element, const P: usize>(
 /// Interleaved overwrite with `k >= lanes`, group by group: every vector of the group is
 /// `position == indices[g] ? dy[g] : +0`, from two broadcasts (no permutes). A group whose `k`
 /// is not a multiple of `lanes` ends with a vector overlapping the previous one (the same
-/// values written twice). At `k = lanes`, streamed when the whole `dx` is `large`.
+/// values written twice). At `k = lanes`, streamed when the whole `dx` is `large` and this
+/// part of it starts on a vector boundary.
 #[inline(always)]
 fn backward_interleaved_large<S: Simd, T: Element, I: MaxoutIndex>(
     s: S,
@@ -1470,8 +1473,8 @@ fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize
     // the indices by two one-source permutes (`vpermt2ps` with both sources the same), a
     // compare and a select: 4 operations per vector instead of 5 (compare, select and three
     // perfect shuffles). 64 Ki `f32`: 63 -> 78 GB/s (0.58x -> 0.68x memcpy); at `K` = 4 both
-    // ways measured the same (4 operations each), so the shuffles stay there. `pick[j]` holds the group of each lane of output vector `j`, `pos`
-    // its position in the group.
+    // ways measured the same (4 operations each), so the shuffles stay there. `pick[j]` holds
+    // the group of each lane of output vector `j`, `pos` its position in the group.
     let by_permutes = K == 8 && lanes == 16 && crate::arch::has_permute2::<S>();
     let per = lanes / K;
     let pick: [T::U<S>; K] = core::array::from_fn(|j| {
