@@ -32,7 +32,7 @@ fn bench_dtype<T: Naive>(c: &mut Criterion) {
     for &op in Op::ALL {
         for &n in &SIZES {
             for v in variants(op, n) {
-                let bytes = op.bytes(n, size_of::<T>(), v.k);
+                let bytes = v.bytes(op, n, size_of::<T>());
                 w.prepare(op, n, &v);
                 let suffix = match (&v.name, v.row_k) {
                     (Some(l), Some(k)) => format!("/{l}/k={k}"),

@@ -265,7 +265,7 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
         let mut memcpy_cache: Vec<(usize, f64)> = Vec::new();
         for &op in Op::ALL.iter().filter(|op| want(&cfg.ops, op.name())) {
             for v in variants(op, n) {
-                let bytes = op.bytes(n, size, v.k);
+                let bytes = v.bytes(op, n, size);
                 let memcpy_ns = if !want(&cfg.backends, "memcpy") {
                     None
                 } else if let Some(&(_, ns)) = memcpy_cache.iter().find(|(b, _)| *b == bytes) {

@@ -149,12 +149,23 @@ fn check_forward<T: TestElement>(z: &[T], k: usize, rng: &mut Rng) {
 
 /// Every backward variant on every backend against the reference.
 fn check_backward<T: TestElement>(k: usize, groups: usize, rng: &mut Rng) {
-    let dy: Vec<T> = mixed_data(rng, groups);
+    check_backward_with::<T>(k, groups, rng, mixed_data::<T>, &MODES);
+}
+
+/// [`check_backward`] with `dy` and the initial `dx` from `data`, in the given modes.
+fn check_backward_with<T: TestElement>(
+    k: usize,
+    groups: usize,
+    rng: &mut Rng,
+    data: fn(&mut Rng, usize) -> Vec<T>,
+    modes: &[MaxoutGradMode],
+) {
+    let dy: Vec<T> = data(rng, groups);
     let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();
-    let dx0: Vec<T> = mixed_data(rng, groups * k);
+    let dx0: Vec<T> = data(rng, groups * k);
     let n = groups * k;
     for layout in LAYOUTS {
-        for mode in MODES {
+        for &mode in modes {
             let mut want = dx0.clone();
             reference()
                 .maxout_backward(&dy, &ix, k, layout, &mut want, mode)
@@ -488,6 +499,28 @@ fn backward_aligned_planes() {
     check_backward_aligned_planes::<f64>(8);
     check_backward_aligned_planes::<rectifier::bf16>(9);
     check_backward_aligned_planes::<rectifier::f16>(10);
+}
+
+/// Accumulate mode on data built for the sum's rule: `dx` and `dy` from a few values (NaNs
+/// of both signs, quiet and signalling, with distinct payloads; both zeros; both infinities;
+/// subnormals), so that NaN + NaN (which one wins), `inf - inf` (the default NaN) and
+/// `-0 + +0` meet often, in every vector path (`k` below, at and above the lanes, group
+/// counts past several vectors and a planar tile).
+#[test]
+fn backward_accumulate_rules() {
+    fn run<T: TestElement>(seed: u64) {
+        let mut rng = Rng(seed);
+        let modes = [MaxoutGradMode::Accumulate];
+        for k in [1, 2, 3, 4, 8, 16, 17, 32] {
+            for g in [1, 7, 16, 33, 64 + 5, 1024 + 37] {
+                check_backward_with::<T>(k, g, &mut rng, tie_data::<T>, &modes);
+            }
+        }
+    }
+    run::<f32>(21);
+    run::<f64>(22);
+    run::<rectifier::bf16>(23);
+    run::<rectifier::f16>(24);
 }
 
 /// Forward then backward: the gradient lands where the maximum was.

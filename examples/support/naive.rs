@@ -6,7 +6,7 @@
 #[cfg(target_arch = "x86_64")]
 use rectifier::Backend;
 use rectifier::inventory::Op;
-use rectifier::{ChannelLayout, Element, MaxoutLayout};
+use rectifier::{ChannelLayout, Element, MaxoutGradMode, MaxoutLayout};
 
 /// The loops a user would write for each op (no NaN care: `f32::max` for ReLU).
 pub trait Naive: Element {
@@ -24,7 +24,8 @@ pub trait Naive: Element {
     );
 
     /// The maxout loops a user would write: `chunks(k)` and a fold with `>` (interleaved), or
-    /// plane after plane with `>` (planar); backward: zero `dx`, then one store per group.
+    /// plane after plane with `>` (planar); backward: zero `dx`, then one store per group (or,
+    /// in accumulate `mode`, one `+=` per group).
     /// Forward: `src` is `z`, `dst` the values; backward: `src` is `dy`, `dst` is `dx`.
     fn naive_maxout(
         op: Op,
@@ -33,6 +34,7 @@ pub trait Naive: Element {
         indices: &mut [u32],
         k: usize,
         layout: MaxoutLayout,
+        mode: MaxoutGradMode,
     );
 }
 
@@ -288,6 +290,7 @@ macro_rules! naive_impl {
                 indices: &mut [u32],
                 k: usize,
                 layout: MaxoutLayout,
+                mode: MaxoutGradMode,
             ) {
                 match (op, layout) {
                     (Op::Maxout, MaxoutLayout::Interleaved) => {
@@ -334,13 +337,16 @@ macro_rules! naive_impl {
                     }
                     (Op::MaxoutBackward, _) => {
                         let groups = src.len();
-                        dst.fill(<$t as Element>::ZERO);
+                        let acc = mode == MaxoutGradMode::Accumulate;
+                        if !acc {
+                            dst.fill(<$t as Element>::ZERO);
+                        }
                         for (g, (&d, &i)) in src.iter().zip(indices.iter()).enumerate() {
                             let p = match layout {
                                 MaxoutLayout::Interleaved => g * k + i as usize,
                                 MaxoutLayout::Planar => i as usize * groups + g,
                             };
-                            dst[p] = d;
+                            dst[p] = if acc { dst[p] + d } else { d };
                         }
                     }
                     _ => panic!("not a maxout op"),
@@ -428,8 +434,9 @@ fn naive_maxout_avx512<T: Naive>(
     indices: &mut [u32],
     k: usize,
     layout: MaxoutLayout,
+    mode: MaxoutGradMode,
 ) {
-    T::naive_maxout(op, src, dst, indices, k, layout)
+    T::naive_maxout(op, src, dst, indices, k, layout, mode)
 }
 
 /// The naive maxout loop compiled for AVX2 + FMA.
@@ -442,8 +449,9 @@ fn naive_maxout_avx2<T: Naive>(
     indices: &mut [u32],
     k: usize,
     layout: MaxoutLayout,
+    mode: MaxoutGradMode,
 ) {
-    T::naive_maxout(op, src, dst, indices, k, layout)
+    T::naive_maxout(op, src, dst, indices, k, layout, mode)
 }
 
 /// The naive maxout loop compiled for the widest ISA this CPU has.
@@ -454,17 +462,18 @@ pub fn naive_native_maxout<T: Naive>(
     indices: &mut [u32],
     k: usize,
     layout: MaxoutLayout,
+    mode: MaxoutGradMode,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if Backend::Avx512.is_supported() {
             // SAFETY: as in `naive_native`.
-            return unsafe { naive_maxout_avx512(op, src, dst, indices, k, layout) };
+            return unsafe { naive_maxout_avx512(op, src, dst, indices, k, layout, mode) };
         }
         if Backend::Avx2.is_supported() {
             // SAFETY: as in `naive_native`.
-            return unsafe { naive_maxout_avx2(op, src, dst, indices, k, layout) };
+            return unsafe { naive_maxout_avx2(op, src, dst, indices, k, layout, mode) };
         }
     }
-    T::naive_maxout(op, src, dst, indices, k, layout)
+    T::naive_maxout(op, src, dst, indices, k, layout, mode)
 }

@@ -28,6 +28,22 @@ pub struct Variant {
     pub name: Option<String>,
     /// The `k` of the row (maxout only).
     pub row_k: Option<usize>,
+    /// How maxout's backward writes `dx`.
+    pub grad_mode: MaxoutGradMode,
+}
+
+impl Variant {
+    /// The bytes `op` moves at size `n` in this variant: [`Op::bytes`], plus the reads of `dx`
+    /// by maxout's backward in accumulate mode.
+    pub fn bytes(&self, op: Op, n: usize, elem_size: usize) -> usize {
+        let dx_reads = match self.grad_mode {
+            MaxoutGradMode::Accumulate if op.params() == Params::MaxoutBackward => {
+                n / self.k * self.k * elem_size
+            }
+            _ => 0,
+        };
+        op.bytes(n, elem_size, self.k) + dx_reads
+    }
 }
 
 /// The variants of `op` at size `n`.
@@ -38,6 +54,7 @@ pub fn variants(op: Op, n: usize) -> Vec<Variant> {
         k: 1,
         name,
         row_k: None,
+        grad_mode: MaxoutGradMode::Overwrite,
     };
     match op.params() {
         Params::ChannelSlopes => {
@@ -54,16 +71,28 @@ pub fn variants(op: Op, n: usize) -> Vec<Variant> {
             ]
         }
         Params::Maxout | Params::MaxoutBackward => {
+            let modes: &[MaxoutGradMode] = if op.params() == Params::MaxoutBackward {
+                &[MaxoutGradMode::Overwrite, MaxoutGradMode::Accumulate]
+            } else {
+                &[MaxoutGradMode::Overwrite]
+            };
             let mut v = Vec::new();
-            for ml in [MaxoutLayout::Interleaved, MaxoutLayout::Planar] {
-                for k in MAXOUT_KS {
-                    v.push(Variant {
-                        layout: ChannelLayout::ChannelsLast,
-                        maxout_layout: ml,
-                        k,
-                        name: Some(ml.name().to_string()),
-                        row_k: Some(k),
-                    });
+            for &grad_mode in modes {
+                for ml in [MaxoutLayout::Interleaved, MaxoutLayout::Planar] {
+                    for k in MAXOUT_KS {
+                        let name = match grad_mode {
+                            MaxoutGradMode::Overwrite => ml.name().to_string(),
+                            MaxoutGradMode::Accumulate => format!("{},accumulate", ml.name()),
+                        };
+                        v.push(Variant {
+                            layout: ChannelLayout::ChannelsLast,
+                            maxout_layout: ml,
+                            k,
+                            name: Some(name),
+                            row_k: Some(k),
+                            grad_mode,
+                        });
+                    }
                 }
             }
             v
@@ -221,7 +250,7 @@ impl<T: Naive> Workload<T> {
             k: v.k,
             maxout_layout: v.maxout_layout,
             indices: &mut self.indices[..ix_len],
-            grad_mode: MaxoutGradMode::Overwrite,
+            grad_mode: v.grad_mode,
             ..Args::default()
         };
         op.call(r, args).expect("valid call");
@@ -246,6 +275,7 @@ impl<T: Naive> Workload<T> {
                 &mut self.indices[..ix_len],
                 v.k,
                 v.maxout_layout,
+                v.grad_mode,
             );
             black_box(&mut self.dst);
             return;
