@@ -178,6 +178,16 @@ impl<T: Naive> Workload<T> {
     /// Buffers for sizes up to `max_n`.
     pub fn new(max_n: usize) -> Self {
         let size = core::mem::size_of::<T>();
+        // The copy buffers hold the largest call of any op and variant at `max_n`: half its
+        // bytes for the memcpy (read from `copy_src`, written to `copy_dst`), and its written
+        // bytes for the fill (into `copy_dst`).
+        let (mut copy_half, mut fill) = (0, 0);
+        for &op in Op::ALL {
+            for v in variants(op, max_n) {
+                copy_half = copy_half.max(v.bytes(op, max_n, size).div_ceil(2));
+                fill = fill.max(op.written_bytes(max_n, size, v.k));
+            }
+        }
         Workload {
             src: Skewed::new(max_n, 0, |i| T::from_f64(value(i))),
             dy: Skewed::new(max_n, 1344, |i| T::from_f64(value(i.wrapping_mul(7) + 3))),
@@ -189,8 +199,8 @@ impl<T: Naive> Workload<T> {
                 .map(|c| T::from_f64(0.01 * (c + 1) as f64))
                 .collect(),
             a: T::from_f64(0.01),
-            copy_src: (0..max_n * size * 3 / 2 + 8).map(|i| i as u8).collect(),
-            copy_dst: vec![0; max_n * size * 3 / 2 + 8],
+            copy_src: (0..copy_half).map(|i| i as u8).collect(),
+            copy_dst: vec![0; copy_half.max(fill)],
         }
     }
 
