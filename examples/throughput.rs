@@ -7,7 +7,7 @@
 //! `k` writes `k` times what it reads, and a copy's stores are only half its bytes).
 //!
 //! ```text
-//! cargo run --release --example throughput                 # about a minute
+//! cargo run --release --example throughput                 # about two and a half minutes
 //! cargo run --release --example throughput -- --quick      # a few seconds (CI)
 //! cargo run --release --example throughput -- --json out.json --sizes 65536 --ops relu,prelu
 //! ```
@@ -43,6 +43,9 @@ fn usage() -> ! {
     eprintln!(
         "usage: throughput [--quick] [--json FILE] [--sizes N,N,..] [--ops NAME,..] \
          [--backends NAME,..] [--dtypes f32,f64,bf16,f16] [--budget-ms MS] [--threads N,N,..]\n\
+         --sizes: default 64Ki,64Mi (4Ki and 1Mi are the other usual ones)\n\
+         --backends: default all supported, memcpy, naive and naive_native below 16 Mi; from 16 Mi on \
+         memcpy and the active backend only, unless named\n\
          --threads: thread counts of the kernel rows (default: 1, and 1..=cores at 64 Mi and up)\n\
          ops: {}\nbackends: scalar, avx2, avx512, neon, memcpy, naive, naive_native, fill (only when named)",
         Op::ALL
@@ -58,7 +61,7 @@ fn parse_args() -> Config {
     let mut c = Config {
         quick: false,
         json: None,
-        sizes: vec![4 << 10, 64 << 10, 1 << 20, 64 << 20],
+        sizes: vec![64 << 10, 64 << 20],
         ops: None,
         backends: None,
         dtypes: vec!["f32".into(), "f64".into(), "bf16".into(), "f16".into()],
@@ -188,9 +191,11 @@ fn measure(budget: Duration, mut f: impl FnMut()) -> f64 {
     let first = t.elapsed();
     let per_sample = ((Duration::from_micros(100).as_nanos() / first.as_nanos().max(1)) as usize)
         .clamp(1, 1 << 20);
+    // At least 5 samples; 3 for calls so long that 5 would overrun the budget (64 Mi rows).
+    let min = if first * 4 > budget { 3 } else { 5 };
     let mut samples = Vec::new();
     let start = Instant::now();
-    while samples.len() < 5 || (start.elapsed() < budget && samples.len() < 10_000) {
+    while samples.len() < min || (start.elapsed() < budget && samples.len() < 10_000) {
         let t = Instant::now();
         for _ in 0..per_sample {
             f();
@@ -255,12 +260,9 @@ fn want(list: &Option<Vec<String>>, name: &str) -> bool {
 fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progress) {
     let max_n = *cfg.sizes.iter().max().unwrap_or(&0);
     let mut w = Workload::<T>::new(max_n);
-    let backends: Vec<Backend> = rectifier::supported_backends()
-        .iter()
-        .filter(|b| want(&cfg.backends, b.name()))
-        .collect();
     let size = core::mem::size_of::<T>();
     for &n in &cfg.sizes {
+        let backends = row_backends(cfg, n);
         // The roofline of each byte count: a copy moving the same bytes (read + written).
         let mut memcpy_cache: Vec<(usize, f64)> = Vec::new();
         for &op in Op::ALL.iter().filter(|op| want(&cfg.ops, op.name())) {
@@ -304,7 +306,7 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
                     rows.push(row("fill", 1, ns));
                 }
                 for (name, native) in [("naive", false), ("naive_native", true)] {
-                    if want(&cfg.backends, name) {
+                    if naive_rows(cfg, n).contains(&name) {
                         progress.step(&format!(
                             "{} {} {name} n={}",
                             op.name(),
@@ -336,6 +338,65 @@ fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progres
             }
         }
     }
+}
+
+/// The number of measurements `run_dtype` makes for `cfg` (one [`Progress::step`] each): per
+/// dtype and size, one memcpy per distinct byte count, and per op variant the fill (when
+/// named), the naive loops and every backend at every thread count.
+fn count_steps(cfg: &Config) -> usize {
+    let fill = cfg
+        .backends
+        .as_ref()
+        .is_some_and(|l| l.iter().any(|x| x == "fill"));
+    let mut total = 0;
+    for dt in &cfg.dtypes {
+        let size = match dt.as_str() {
+            "f64" => 8,
+            "f32" => 4,
+            _ => 2,
+        };
+        for &n in &cfg.sizes {
+            let (n_backends, n_naive) = (row_backends(cfg, n).len(), naive_rows(cfg, n).len());
+            let mut copies = Vec::new();
+            for &op in Op::ALL.iter().filter(|op| want(&cfg.ops, op.name())) {
+                for v in variants(op, n) {
+                    let bytes = v.bytes(op, n, size);
+                    if want(&cfg.backends, "memcpy") && !copies.contains(&bytes) {
+                        copies.push(bytes);
+                        total += 1;
+                    }
+                    total += usize::from(fill) + n_naive + n_backends * thread_counts(cfg, n).len();
+                }
+            }
+        }
+    }
+    total
+}
+
+/// From this size on, a run that names no `--backends` measures only the active backend (and
+/// memcpy): every backend moves memory at about the same rate there, and the other backends'
+/// and the naive loops' rows (scalar ones take up to a second each) made the default run take
+/// over 20 minutes.
+const LARGE: usize = 16 << 20;
+
+/// The backends of the kernel rows at size `n`: those named (all supported ones by default;
+/// only the active one from [`LARGE`] on, unless named).
+fn row_backends(cfg: &Config, n: usize) -> Vec<Backend> {
+    let active = backend_selection().active;
+    rectifier::supported_backends()
+        .iter()
+        .filter(|b| want(&cfg.backends, b.name()))
+        .filter(|&b| cfg.backends.is_some() || n < LARGE || b == active)
+        .collect()
+}
+
+/// The naive loops measured at size `n`: those named (both by default, below [`LARGE`]).
+fn naive_rows(cfg: &Config, n: usize) -> Vec<&'static str> {
+    ["naive", "naive_native"]
+        .into_iter()
+        .filter(|b| want(&cfg.backends, b))
+        .filter(|_| cfg.backends.is_some() || n < LARGE)
+        .collect()
 }
 
 /// The thread counts of the kernel rows at size `n`.
@@ -483,23 +544,9 @@ fn main() {
         println!("WARNING:    debug build; run with --release for meaningful numbers");
     }
 
-    let n_backends = rectifier::supported_backends()
-        .iter()
-        .filter(|b| want(&cfg.backends, b.name()))
-        .count()
-        + ["naive", "naive_native"]
-            .iter()
-            .filter(|b| want(&cfg.backends, b))
-            .count();
-    let n_ops: usize = Op::ALL
-        .iter()
-        .filter(|o| want(&cfg.ops, o.name()))
-        .map(|o| variants(*o, 1 << 10).len())
-        .sum();
-    let total = cfg.dtypes.len() * cfg.sizes.len() * (n_ops * n_backends + 2);
     let mut progress = Progress {
         done: 0,
-        total,
+        total: count_steps(&cfg),
         start: Instant::now(),
     };
     let mut rows = Vec::new();

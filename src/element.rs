@@ -158,7 +158,9 @@ pub(crate) mod sealed {
         /// The IEEE product, rounded once (never fused with anything).
         fn v_mul_raw<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
         fn v_and<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
-        /// The IEEE sum (used only to detect NaNs cheaply: a NaN operand makes it NaN).
+        /// The IEEE sum, by the hardware's NaN rules: maxout uses it to detect NaNs cheaply (a
+        /// NaN operand makes it NaN), and its accumulate mode as the sum where no lane is NaN
+        /// (then the ISAs agree; `kernels::maxout::accumulate` fixes NaN lanes up).
         fn v_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
         /// The largest lane (by the ISA's `max`: only meaningful without NaNs, and either zero
         /// for a `-0`/`+0` tie).

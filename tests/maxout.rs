@@ -523,6 +523,52 @@ fn backward_accumulate_rules() {
     run::<rectifier::f16>(24);
 }
 
+/// Accumulate mode with `dx` starting at every element offset from a 64-byte boundary: the
+/// interleaved kernels start their vectors where a group begins on a vector boundary, after a
+/// scalar head of groups, which only some offsets produce.
+#[test]
+fn backward_accumulate_offsets() {
+    fn run<T: TestElement>(seed: u64) {
+        let mut rng = Rng(seed);
+        let size = core::mem::size_of::<T>();
+        for k in [2, 4, 8] {
+            let groups = 100;
+            let n = groups * k;
+            let dy: Vec<T> = tie_data(&mut rng, groups);
+            let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();
+            let dx0: Vec<T> = tie_data(&mut rng, n);
+            for layout in LAYOUTS {
+                let mode = MaxoutGradMode::Accumulate;
+                let mut want = dx0.clone();
+                reference()
+                    .maxout_backward(&dy, &ix, k, layout, &mut want, mode)
+                    .unwrap();
+                for r in backends() {
+                    let mut buf = vec![T::ZERO; n + 64 + 64 / size];
+                    let aligned = (64 - buf.as_ptr() as usize % 64) % 64 / size;
+                    for off in aligned..aligned + 64 / size {
+                        let dx = &mut buf[off..off + n];
+                        dx.copy_from_slice(&dx0);
+                        r.maxout_backward(&dy, &ix, k, layout, dx, mode).unwrap();
+                        let ctx = format!(
+                            "{} {layout:?} k={k} accumulate on {} at {} bytes past a 64-byte \
+                             boundary",
+                            T::NAME,
+                            r.backend(),
+                            (off - aligned) * size
+                        );
+                        assert_bits_eq(dx, &want, &dx0, &ctx);
+                    }
+                }
+            }
+        }
+    }
+    run::<f32>(31);
+    run::<f64>(32);
+    run::<rectifier::bf16>(33);
+    run::<rectifier::f16>(34);
+}
+
 /// Forward then backward: the gradient lands where the maximum was.
 #[test]
 fn backward_of_forward() {
@@ -860,18 +906,17 @@ fn backward_large_outputs() {
     let groups = (17 << 20) / 4 / k + 5;
     let dy: Vec<f32> = mixed_data(&mut rng, groups);
     let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();
-    for layout in LAYOUTS {
+    for (layout, mode) in LAYOUTS.into_iter().flat_map(|l| MODES.map(|m| (l, m))) {
         let mut want = vec![1.0f32; groups * k];
         reference()
-            .maxout_backward(&dy, &ix, k, layout, &mut want, MaxoutGradMode::Overwrite)
+            .maxout_backward(&dy, &ix, k, layout, &mut want, mode)
             .unwrap();
         for r in simd_backends() {
             for off in [0usize, 1, 4] {
                 let mut buf = vec![1.0f32; groups * k + 16];
                 let dx = &mut buf[off..off + groups * k];
-                r.maxout_backward(&dy, &ix, k, layout, dx, MaxoutGradMode::Overwrite)
-                    .unwrap();
-                let ctx = format!("large {layout:?} on {} offset {off}", r.backend());
+                r.maxout_backward(&dy, &ix, k, layout, dx, mode).unwrap();
+                let ctx = format!("large {layout:?} {mode:?} on {} offset {off}", r.backend());
                 assert_bits_eq(dx, &want, &[], &ctx);
             }
         }

@@ -31,7 +31,7 @@
 //! planes share an alignment); interleaved overwrite by zipping planes in registers (`k` = 2,
 //! 4, 8, 16 below `lanes`; at `k` = 8 of 16 lanes by permutes from `dy` and the indices), or
 //! two broadcasts per group (`k >= lanes`), else a scalar scatter after zeroing. Accumulate
-//! mode: planar `k <= 16` (`f64`: 4) and interleaved `k` = 1, 2, 4, 8 (16) below `lanes` read
+//! mode: planar `k <= 16` (`f64`: 4) and interleaved `k` = 1, 2, 4, 8 below `lanes` read
 //! each vector of `dx` and add `dy` where the position is the index (interleaved: `dy` and the
 //! indices zipped in registers; `f32`/`f64` on x86, the half formats at `k` = 2 and 4 on their
 //! widened `f32` vectors); otherwise a scalar scatter, which touches one element per group, or
@@ -100,8 +100,9 @@ fn step_rule<S: Simd, T: Element, const FAST: bool>(
     }
 }
 
-/// Whether a sum of candidates is NaN in some lane: then some candidate was NaN (or the sum
-/// met `inf - inf`, a harmless false alarm). Sums run on the adders, beside the compares.
+/// Whether some lane of `sum` is NaN. For a sum of maxout candidates: then some candidate was
+/// NaN (or the sum met `inf - inf`, a harmless false alarm); sums run on the adders, beside the
+/// compares. Also the check of [`accumulate`].
 #[inline(always)]
 fn any_nan_in<S: Simd, T: Element>(s: S, sum: T::V<S>) -> bool {
     crate::arch::any_nan::<S, T>(s, sum)
@@ -1256,7 +1257,6 @@ impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
                     2 => backward_interleaved_pow2::<S, T, I, 2, true>(s, dy, indices, dx, large),
                     4 => backward_interleaved_pow2::<S, T, I, 4, true>(s, dy, indices, dx, large),
                     8 => backward_interleaved_pow2::<S, T, I, 8, true>(s, dy, indices, dx, large),
-                    16 => backward_interleaved_pow2::<S, T, I, 16, true>(s, dy, indices, dx, large),
                     _ => 0,
                 };
                 let (dy, ix, dx) = (&dy[g..], &indices[g..], &mut dx[g * k..]);
@@ -1529,10 +1529,11 @@ fn backward_interleaved_pow2<
     dx: &mut [T],
     large: bool,
 ) -> usize {
-    if !crate::arch::has_split_even_odd::<S, T>() {
+    let lanes = T::lanes::<S>();
+    // (`pos` below, the position of each lane in its group, needs whole groups per vector.)
+    if !crate::arch::has_split_even_odd::<S, T>() || K > lanes {
         return 0;
     }
-    let lanes = T::lanes::<S>();
     let groups = dy.len();
     assert!(dx.len() == groups * K && indices.len() == groups);
     let zero = T::v_splat(s, T::ZERO);
