@@ -439,6 +439,114 @@ mod x86 {
         Some(h)
     }
 
+    /// `vcvtne2ps2bf16` with no check: `lo`'s 16 results in the low half, `hi`'s in the high
+    /// half. Subnormal lanes are flushed to zero and signalling NaNs quieted, so the caller
+    /// must know that neither occurs (see [`leaky_relu_bf16_v4`]).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F and AVX512-BF16.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn cvtne2ps2bf16_v4(lo: __m512, hi: __m512) -> __m512i {
+        let h: __m512i;
+        // SAFETY: as in `bf16_narrow_v4_cvt`: the caller guarantees the instruction, which reads
+        // and writes only the named registers.
+        unsafe {
+            core::arch::asm!(
+                "vcvtne2ps2bf16 {h}, {hi}, {lo}",
+                h = lateout(zmm_reg) h,
+                lo = in(zmm_reg) lo,
+                hi = in(zmm_reg) hi,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        h
+    }
+
+    /// Leaky ReLU on 4 x 32 `bf16` (stored bits) with AVX512-BF16, or `None` if a lane of the
+    /// block could give a subnormal `f32` result (the caller then runs the generic rule, which
+    /// rounds those with integers). The same bits as the generic rule otherwise, by three
+    /// choices that save instructions (about 10 per 32 elements instead of 17):
+    ///
+    /// - No widening shuffles: the even elements widen as `x << 16`, the odd ones as
+    ///   `x & 0xffff_0000`, and one `vpermw` puts the two halves of `vcvtne2ps2bf16`'s result
+    ///   back in order.
+    /// - `z > 0 ? z : a * z` is `maxps(z, a * z)` for `a < 0` and `0 < a <= 1`, and
+    ///   `minps(z, a * z)` for `a > 1`: the product is on the right side of `z` in every case
+    ///   (rounding is monotonic), and `maxps`/`minps` return their second operand, `a * z`, when
+    ///   either is NaN (then `a * z` is `z` quieted, `a` being finite and nonzero) or both are
+    ///   zeros (`z = ±0`, where the rule gives `a * z`). `a = 0` is not taken (`0 * inf` is NaN
+    ///   where the rule gives `inf`).
+    /// - The subnormal check runs on the inputs, once per block: an `f32` result is subnormal
+    ///   only if `|z| < 2^-126 / |a|` or `z` is subnormal. The smallest nonzero `|z|` bits of
+    ///   the block are taken by `min` over `x & 0x7fff` (zeros count as small there: then
+    ///   a second look that excludes them).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ and AVX512-BF16.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq")]
+    pub unsafe fn leaky_relu_bf16_v4(a: f32, x: [__m512i; 4]) -> Option<[__m512i; 4]> {
+        static ZIP: [u16; 32] = {
+            let mut t = [0u16; 32];
+            let mut i = 0;
+            while i < 16 {
+                t[2 * i] = i as u16;
+                t[2 * i + 1] = 16 + i as u16;
+                i += 1;
+            }
+            t
+        };
+        // The smallest `|z|` bits that cannot give a subnormal result (at least the smallest
+        // normal, 0x0080). `2^-126 / |a|` is at most 2^23 (`|a| >= 2^-149`); rounded to `f32`
+        // it may be below the exact quotient, hence the margin of 2 `bf16` steps.
+        let q = (f32::MIN_POSITIVE as f64 / (a.abs() as f64)) as f32;
+        let t = ((q.to_bits() >> 16) + 2).clamp(0x0080, 0x7f80) as i16;
+        let abs = _mm512_set1_epi16(0x7fff);
+        let mut small = _mm512_and_si512(x[0], abs);
+        for v in &x[1..] {
+            small = _mm512_min_epu16(small, _mm512_and_si512(*v, abs));
+        }
+        if _mm512_cmplt_epu16_mask(small, _mm512_set1_epi16(t)) != 0 {
+            // Some `|z|` below `t`; maybe only zeros. `(x - 1) & 0x7fff` is `|z| - 1` for
+            // nonzero `z` and 0x7fff for the zeros.
+            let one = _mm512_set1_epi16(1);
+            let mut small = abs;
+            for v in &x {
+                small = _mm512_min_epu16(small, _mm512_and_si512(_mm512_sub_epi16(*v, one), abs));
+            }
+            if _mm512_cmplt_epu16_mask(small, _mm512_set1_epi16(t - 1)) != 0 {
+                return None;
+            }
+        }
+        // SAFETY: `ZIP` is 64 readable bytes.
+        let zip = unsafe { _mm512_loadu_si512(ZIP.as_ptr().cast()) };
+        let va = _mm512_set1_ps(a);
+        let high = _mm512_set1_epi32(0xffff_0000_u32 as i32);
+        let mut y = x;
+        // (Two loops, so that the choice of `min`/`max` is made once per block.)
+        macro_rules! rule {
+            ($op:ident) => {
+                for v in &mut y {
+                    let even = _mm512_castsi512_ps(_mm512_slli_epi32::<16>(*v));
+                    let odd = _mm512_castsi512_ps(_mm512_and_si512(*v, high));
+                    let even = $op(even, _mm512_mul_ps(va, even));
+                    let odd = $op(odd, _mm512_mul_ps(va, odd));
+                    // SAFETY: the caller guarantees AVX512-BF16; no lane is subnormal (checked
+                    // above) and none is a signalling NaN (a product is never one).
+                    let h = unsafe { cvtne2ps2bf16_v4(even, odd) };
+                    *v = _mm512_permutexvar_epi16(zip, h);
+                }
+            };
+        }
+        if a > 1.0 {
+            rule!(_mm512_min_ps);
+        } else {
+            rule!(_mm512_max_ps);
+        }
+        Some(y)
+    }
+
     /// The odd 16-bit lanes of `a` then of `b` (the high halves of their 32-bit lanes).
     #[inline(always)]
     pub unsafe fn high_halves_v4(a: __m512i, b: __m512i) -> __m512i {
@@ -519,6 +627,38 @@ mod x86 {
         // SAFETY: the caller guarantees AVX2.
         unsafe { _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b)) }
     }
+}
+
+/// Leaky ReLU with slope `a` on [`UNROLL`](crate::kernels::UNROLL) stored vectors of `T` by an
+/// ISA-specific path, where one applies: `bf16` on AVX-512 with AVX512-BF16, `a != 0`, and no
+/// input of the block that could give a subnormal result ([`x86::leaky_relu_bf16_v4`]). `None`:
+/// the caller runs the generic rule. The same bits either way.
+#[inline(always)]
+pub(crate) fn leaky_relu_block<S: Simd, T: Element>(
+    a: T::Slope,
+    x: [T::SV<S>; crate::kernels::UNROLL],
+) -> Option<[T::SV<S>; crate::kernels::UNROLL]> {
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+        && TypeId::of::<T>() == TypeId::of::<bf16>()
+        && avx512_bf16()
+    {
+        use core::mem::transmute_copy as tc;
+        // SAFETY: `T` is `bf16`, whose `Slope` is `f32`; `S` is `V4`, so `T::SV<S>` is `u16x32`
+        // (64 bytes, as `__m512i`), and the arrays have the same length.
+        let (a, x): (f32, [core::arch::x86_64::__m512i; crate::kernels::UNROLL]) =
+            unsafe { (tc(&a), tc(&x)) };
+        if a == 0.0 {
+            return None;
+        }
+        // SAFETY: `S` is `V4` (AVX-512 F/BW/DQ, in its region) and `avx512_bf16()` holds only
+        // where the CPU has AVX512-BF16.
+        let y = unsafe { x86::leaky_relu_bf16_v4(a, x) }?;
+        // SAFETY: back to the types they came from.
+        return Some(unsafe { tc(&y) });
+    }
+    let _ = (a, x);
+    None
 }
 
 /// A register of 16-bit elements widened to two `f32` vectors (lanes in order). With

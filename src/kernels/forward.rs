@@ -62,6 +62,18 @@ impl<T: Element> Unary<T> for LeakyRelu<T::Slope> {
         // quiets it, so every NaN result is quiet (see `Prelu::simd_stored`).
         T::store_quiet(s, <Self as Unary<T>>::simd(self, s, T::load_quieting(s, x)))
     }
+    #[inline(always)]
+    fn simd_stored_block<S: Simd>(
+        self,
+        s: S,
+        x: [T::SV<S>; super::UNROLL],
+    ) -> [T::SV<S>; super::UNROLL] {
+        // `bf16` on AVX-512 with AVX512-BF16: a path with one check per block.
+        match crate::halves::leaky_relu_block::<S, T>(self.a, x) {
+            Some(y) => y,
+            None => super::stored_each::<S, T, Self>(s, self, x),
+        }
+    }
 }
 
 /// Absolute-value rectification: clear the sign bit.

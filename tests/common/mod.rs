@@ -197,7 +197,7 @@ impl TestElement for rectifier::bf16 {
     fn scalar_slopes() -> Vec<f32> {
         // The representable slopes, and `f32` ones this format does not represent.
         let mut v: Vec<f32> = Self::slopes().into_iter().map(Element::to_slope).collect();
-        v.extend([0.01f32, 0.2, 0.1, -0.3, 1.0 + f32::EPSILON, 3e-9]);
+        v.extend([0.01f32, 0.2, 0.1, -0.3, 1.0 + f32::EPSILON, 1.5, 3e-9]);
         v
     }
 }
@@ -238,7 +238,7 @@ impl TestElement for rectifier::f16 {
     fn scalar_slopes() -> Vec<f32> {
         // The representable slopes, and `f32` ones this format does not represent.
         let mut v: Vec<f32> = Self::slopes().into_iter().map(Element::to_slope).collect();
-        v.extend([0.01f32, 0.2, 0.1, -0.3, 1.0 + f32::EPSILON, 3e-9]);
+        v.extend([0.01f32, 0.2, 0.1, -0.3, 1.0 + f32::EPSILON, 1.5, 3e-9]);
         v
     }
 }
