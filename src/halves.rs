@@ -463,30 +463,47 @@ mod x86 {
         h
     }
 
-    /// Leaky ReLU on 4 x 32 `bf16` (stored bits) with AVX512-BF16, or `None` if a lane of the
-    /// block could give a subnormal `f32` result (the caller then runs the generic rule, which
-    /// rounds those with integers). The same bits as the generic rule otherwise, by three
-    /// choices that save instructions (about 10 per 32 elements instead of 17):
+    /// The smallest `|z|` bits (`bf16`) that cannot give a subnormal `f32` product with a
+    /// slope of magnitude at least `min_abs_a` (nonzero), nor be subnormal themselves: at
+    /// least 0x0080, the smallest normal. `2^-126 / |a|` is at most 2^23 (`|a| >= 2^-149`);
+    /// rounded to `f32` it may be below the exact quotient, hence the margin of 2 steps.
+    pub fn subnormal_threshold(min_abs_a: f32) -> i16 {
+        let q = (f32::MIN_POSITIVE as f64 / min_abs_a as f64) as f32;
+        ((q.to_bits() >> 16) + 2).clamp(0x0080, 0x7f80) as i16
+    }
+
+    /// `z > 0 ? z : a * z` on 4 x 32 `bf16` (stored bits) with AVX512-BF16, or `None` if a
+    /// lane of the block could give a subnormal `f32` result (the caller then runs the generic
+    /// rule, which rounds those with integers). `a` holds each vector's slopes as `f32`, even
+    /// elements then odd ones (see below); `min` and `t` are the caller's promises about every
+    /// slope: `a != 0`, `a > 1` if `min` and `a < 0` or `a <= 1` otherwise, and `t` is
+    /// [`subnormal_threshold`] of the smallest `|a|`. The same bits as the generic rule, by
+    /// three choices that save instructions (about 10 per 32 elements instead of 17):
     ///
     /// - No widening shuffles: the even elements widen as `x << 16`, the odd ones as
     ///   `x & 0xffff_0000`, and one `vpermw` puts the two halves of `vcvtne2ps2bf16`'s result
     ///   back in order.
     /// - `z > 0 ? z : a * z` is `maxps(z, a * z)` for `a < 0` and `0 < a <= 1`, and
-    ///   `minps(z, a * z)` for `a > 1`: the product is on the right side of `z` in every case
-    ///   (rounding is monotonic), and `maxps`/`minps` return their second operand, `a * z`, when
-    ///   either is NaN (then `a * z` is `z` quieted, `a` being finite and nonzero) or both are
-    ///   zeros (`z = ±0`, where the rule gives `a * z`). `a = 0` is not taken (`0 * inf` is NaN
-    ///   where the rule gives `inf`).
+    ///   `minps(z, a * z)` for `a > 1`: the product is on the side of `z` that the rule drops
+    ///   (rounding is monotonic), and `maxps`/`minps` return their second operand, `a * z`,
+    ///   when either is NaN (then `a * z` is `z` quieted, `a` being finite and nonzero) or both
+    ///   are zeros (`z = ±0`, where the rule gives `a * z`). `a = 0` is not allowed (`0 * inf`
+    ///   is NaN where the rule gives `inf`).
     /// - The subnormal check runs on the inputs, once per block: an `f32` result is subnormal
-    ///   only if `|z| < 2^-126 / |a|` or `z` is subnormal. The smallest nonzero `|z|` bits of
-    ///   the block are taken by `min` over `x & 0x7fff` (zeros count as small there: then
-    ///   a second look that excludes them).
+    ///   only if `|z| < 2^-126 / |a|` or `z` is subnormal. The smallest `|z|` bits of the
+    ///   block are taken by `min` over `x & 0x7fff` (zeros count as small there: then a second
+    ///   look that excludes them).
     ///
     /// # Safety
     /// The CPU has AVX-512 F/BW/DQ and AVX512-BF16.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512dq")]
-    pub unsafe fn leaky_relu_bf16_v4(a: f32, x: [__m512i; 4]) -> Option<[__m512i; 4]> {
+    pub unsafe fn prelu_bf16_v4(
+        min: bool,
+        t: i16,
+        x: [__m512i; 4],
+        a: [[__m512; 2]; 4],
+    ) -> Option<[__m512i; 4]> {
         static ZIP: [u16; 32] = {
             let mut t = [0u16; 32];
             let mut i = 0;
@@ -497,11 +514,6 @@ mod x86 {
             }
             t
         };
-        // The smallest `|z|` bits that cannot give a subnormal result (at least the smallest
-        // normal, 0x0080). `2^-126 / |a|` is at most 2^23 (`|a| >= 2^-149`); rounded to `f32`
-        // it may be below the exact quotient, hence the margin of 2 `bf16` steps.
-        let q = (f32::MIN_POSITIVE as f64 / (a.abs() as f64)) as f32;
-        let t = ((q.to_bits() >> 16) + 2).clamp(0x0080, 0x7f80) as i16;
         let abs = _mm512_set1_epi16(0x7fff);
         let mut small = _mm512_and_si512(x[0], abs);
         for v in &x[1..] {
@@ -521,17 +533,16 @@ mod x86 {
         }
         // SAFETY: `ZIP` is 64 readable bytes.
         let zip = unsafe { _mm512_loadu_si512(ZIP.as_ptr().cast()) };
-        let va = _mm512_set1_ps(a);
         let high = _mm512_set1_epi32(0xffff_0000_u32 as i32);
         let mut y = x;
         // (Two loops, so that the choice of `min`/`max` is made once per block.)
         macro_rules! rule {
             ($op:ident) => {
-                for v in &mut y {
+                for (v, [ae, ao]) in y.iter_mut().zip(a) {
                     let even = _mm512_castsi512_ps(_mm512_slli_epi32::<16>(*v));
                     let odd = _mm512_castsi512_ps(_mm512_and_si512(*v, high));
-                    let even = $op(even, _mm512_mul_ps(va, even));
-                    let odd = $op(odd, _mm512_mul_ps(va, odd));
+                    let even = $op(even, _mm512_mul_ps(ae, even));
+                    let odd = $op(odd, _mm512_mul_ps(ao, odd));
                     // SAFETY: the caller guarantees AVX512-BF16; no lane is subnormal (checked
                     // above) and none is a signalling NaN (a product is never one).
                     let h = unsafe { cvtne2ps2bf16_v4(even, odd) };
@@ -539,12 +550,26 @@ mod x86 {
                 }
             };
         }
-        if a > 1.0 {
+        if min {
             rule!(_mm512_min_ps);
         } else {
             rule!(_mm512_max_ps);
         }
         Some(y)
+    }
+
+    /// `bf16` slopes (stored bits) as the `f32` pairs of [`prelu_bf16_v4`]: even elements,
+    /// odd elements. AVX-512 F.
+    #[inline(always)]
+    pub unsafe fn bf16_even_odd_v4(a: __m512i) -> [__m512; 2] {
+        // SAFETY: the caller guarantees AVX-512 F.
+        unsafe {
+            let high = _mm512_set1_epi32(0xffff_0000_u32 as i32);
+            [
+                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(a)),
+                _mm512_castsi512_ps(_mm512_and_si512(a, high)),
+            ]
+        }
     }
 
     /// The odd 16-bit lanes of `a` then of `b` (the high halves of their 32-bit lanes).
@@ -629,36 +654,113 @@ mod x86 {
     }
 }
 
-/// Leaky ReLU with slope `a` on [`UNROLL`](crate::kernels::UNROLL) stored vectors of `T` by an
-/// ISA-specific path, where one applies: `bf16` on AVX-512 with AVX512-BF16, `a != 0`, and no
-/// input of the block that could give a subnormal result ([`x86::leaky_relu_bf16_v4`]). `None`:
-/// the caller runs the generic rule. The same bits either way.
+// The block paths below take 4 vectors.
+const _: () = assert!(crate::kernels::UNROLL == 4);
+
+/// The conditions of the `bf16` block path of leaky ReLU and PReLU on AVX-512 with
+/// AVX512-BF16 ([`x86::prelu_bf16_v4`]), checked once per call on the slopes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlopePlan {
+    /// Every slope is `> 1` (`minps`); otherwise every slope is `< 0` or in `(0, 1]` (`maxps`).
+    min: bool,
+    /// The subnormal threshold of the smallest `|a|`.
+    t: i16,
+}
+
+impl SlopePlan {
+    /// The plan for these slopes (as `f32`: `bf16` slopes widen exactly), or `None` if the block
+    /// path does not apply: not `bf16` on AVX-512 with AVX512-BF16, a zero slope, or slopes on
+    /// both sides of 1.
+    #[inline(always)]
+    pub(crate) fn new<S: Simd, T: Element>(slopes: impl Iterator<Item = f32>) -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+            && TypeId::of::<T>() == TypeId::of::<bf16>()
+            && avx512_bf16()
+        {
+            let (mut above, mut below, mut min_abs) = (false, false, f32::INFINITY);
+            for a in slopes {
+                if a == 0.0 {
+                    return None;
+                }
+                above |= a > 1.0;
+                below |= a <= 1.0;
+                min_abs = min_abs.min(a.abs());
+            }
+            if above && below || !min_abs.is_finite() {
+                return None;
+            }
+            return Some(SlopePlan {
+                min: above,
+                t: x86::subnormal_threshold(min_abs),
+            });
+        }
+        let _ = slopes;
+        None
+    }
+}
+
+/// Leaky ReLU with slope `a` on [`UNROLL`](crate::kernels::UNROLL) stored vectors of `T` by the
+/// `bf16` block path ([`x86::prelu_bf16_v4`]) where it applies. `None`: the caller runs the
+/// generic rule. The same bits either way.
 #[inline(always)]
 pub(crate) fn leaky_relu_block<S: Simd, T: Element>(
     a: T::Slope,
     x: [T::SV<S>; crate::kernels::UNROLL],
 ) -> Option<[T::SV<S>; crate::kernels::UNROLL]> {
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
-        && TypeId::of::<T>() == TypeId::of::<bf16>()
-        && avx512_bf16()
-    {
+    if TypeId::of::<T>() == TypeId::of::<bf16>() {
+        use core::arch::x86_64::*;
         use core::mem::transmute_copy as tc;
-        // SAFETY: `T` is `bf16`, whose `Slope` is `f32`; `S` is `V4`, so `T::SV<S>` is `u16x32`
-        // (64 bytes, as `__m512i`), and the arrays have the same length.
-        let (a, x): (f32, [core::arch::x86_64::__m512i; crate::kernels::UNROLL]) =
-            unsafe { (tc(&a), tc(&x)) };
-        if a == 0.0 {
-            return None;
-        }
-        // SAFETY: `S` is `V4` (AVX-512 F/BW/DQ, in its region) and `avx512_bf16()` holds only
-        // where the CPU has AVX512-BF16.
-        let y = unsafe { x86::leaky_relu_bf16_v4(a, x) }?;
-        // SAFETY: back to the types they came from.
-        return Some(unsafe { tc(&y) });
+        // SAFETY: `T` is `bf16`, whose `Slope` is `f32`.
+        let a: f32 = unsafe { tc(&a) };
+        let plan = SlopePlan::new::<S, T>(core::iter::once(a))?;
+        // SAFETY: there is a plan, so `S` is `V4` (AVX-512 F/BW/DQ, in its region) and the CPU
+        // has AVX512-BF16; `T::SV<S>` is `u16x32` (64 bytes, as `__m512i`).
+        return unsafe {
+            let x: [__m512i; crate::kernels::UNROLL] = tc(&x);
+            let a = _mm512_set1_ps(a);
+            let y = x86::prelu_bf16_v4(plan.min, plan.t, x, [[a; 2]; crate::kernels::UNROLL])?;
+            Some(tc(&y))
+        };
     }
     let _ = (a, x);
     None
+}
+
+/// PReLU on [`UNROLL`](crate::kernels::UNROLL) stored vectors of `T` and their stored slopes
+/// `a` by the `bf16` block path, under the `plan` of the call's slopes. `None`: the caller runs
+/// the generic rule.
+#[inline(always)]
+pub(crate) fn prelu_block<S: Simd, T: Element>(
+    plan: SlopePlan,
+    x: [T::SV<S>; crate::kernels::UNROLL],
+    a: [T::SV<S>; crate::kernels::UNROLL],
+) -> Option<[T::SV<S>; crate::kernels::UNROLL]> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::transmute_copy as tc;
+        // SAFETY: a plan exists only for `S` = `V4` and `T` = `bf16` on a CPU with
+        // AVX512-BF16 (`SlopePlan::new`); `T::SV<S>` is `u16x32` (64 bytes, as `__m512i`).
+        unsafe {
+            let x: [__m512i; crate::kernels::UNROLL] = tc(&x);
+            let a: [__m512i; crate::kernels::UNROLL] = tc(&a);
+            let a = [
+                x86::bf16_even_odd_v4(a[0]),
+                x86::bf16_even_odd_v4(a[1]),
+                x86::bf16_even_odd_v4(a[2]),
+                x86::bf16_even_odd_v4(a[3]),
+            ];
+            let y = x86::prelu_bf16_v4(plan.min, plan.t, x, a)?;
+            Some(tc(&y))
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (plan, x, a);
+        None
+    }
 }
 
 /// A register of 16-bit elements widened to two `f32` vectors (lanes in order). With

@@ -73,6 +73,33 @@ pub trait WithSlope<T: Element>: Copy {
     fn simd_stored<S: Simd>(self, s: S, z: T::SV<S>, a: T::SV<S>) -> T::SV<S> {
         T::store(s, self.simd(s, T::load(s, z), T::load(s, a)))
     }
+    /// The rule on the [`UNROLL`] stored vectors of one iteration of the unrolled body and
+    /// their slopes, as [`Unary::simd_stored_block`].
+    #[inline(always)]
+    fn simd_stored_block<S: Simd>(
+        self,
+        s: S,
+        z: [T::SV<S>; UNROLL],
+        a: [T::SV<S>; UNROLL],
+    ) -> [T::SV<S>; UNROLL] {
+        stored_each_with_slope(s, self, z, a)
+    }
+}
+
+/// [`WithSlope::simd_stored`] on each vector of a block: the default
+/// [`WithSlope::simd_stored_block`].
+#[inline(always)]
+pub fn stored_each_with_slope<S: Simd, T: Element, F: WithSlope<T>>(
+    s: S,
+    f: F,
+    z: [T::SV<S>; UNROLL],
+    a: [T::SV<S>; UNROLL],
+) -> [T::SV<S>; UNROLL] {
+    let mut y = z;
+    for (v, a) in y.iter_mut().zip(a) {
+        *v = f.simd_stored(s, *v, a);
+    }
+    y
 }
 
 /// Stores `v` to `*dst`, which the caller has just loaded: a plain full-width store, never
@@ -191,9 +218,9 @@ pub fn map_with_slope<S: Simd, T: Element, F: WithSlope<T>>(
     let (zs, as_) = (&zs[..n], &as_[..n]);
     let mut i = 0;
     while i + UNROLL <= n {
-        for j in i..i + UNROLL {
-            ys[j] = f.simd_stored(s, zs[j], as_[j]);
-        }
+        let z: &[T::SV<S>; UNROLL] = zs[i..i + UNROLL].try_into().unwrap();
+        let a: &[T::SV<S>; UNROLL] = as_[i..i + UNROLL].try_into().unwrap();
+        ys[i..i + UNROLL].copy_from_slice(&f.simd_stored_block(s, *z, *a));
         i += UNROLL;
     }
     while i < n {
@@ -228,9 +255,11 @@ pub fn map_with_slope_inplace<S: Simd, T: Element, F: WithSlope<T>>(
     let as_ = &as_[..n];
     let mut i = 0;
     while i + UNROLL <= n {
-        for j in i..i + UNROLL {
-            let v = f.simd_stored(s, xs[j], as_[j]);
-            store_in_place(&mut xs[j], v);
+        let block: &mut [T::SV<S>; UNROLL] = (&mut xs[i..i + UNROLL]).try_into().unwrap();
+        let a: &[T::SV<S>; UNROLL] = as_[i..i + UNROLL].try_into().unwrap();
+        let y = f.simd_stored_block(s, *block, *a);
+        for (v, y) in block.iter_mut().zip(y) {
+            store_in_place(v, y);
         }
         i += UNROLL;
     }
