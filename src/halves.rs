@@ -441,7 +441,7 @@ mod x86 {
 
     /// `vcvtne2ps2bf16` with no check: `lo`'s 16 results in the low half, `hi`'s in the high
     /// half. Subnormal lanes are flushed to zero and signalling NaNs quieted, so the caller
-    /// must know that neither occurs (see [`leaky_relu_bf16_v4`]).
+    /// must know that neither occurs (see [`prelu_bf16_v4`]).
     ///
     /// # Safety
     /// The CPU has AVX-512 F and AVX512-BF16.
@@ -660,6 +660,8 @@ const _: () = assert!(crate::kernels::UNROLL == 4);
 /// The conditions of the `bf16` block path of leaky ReLU and PReLU on AVX-512 with
 /// AVX512-BF16 ([`x86::prelu_bf16_v4`]), checked once per call on the slopes.
 #[derive(Clone, Copy, Debug)]
+// (Read only by the x86 path.)
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) struct SlopePlan {
     /// Every slope is `> 1` (`minps`); otherwise every slope is `< 0` or in `(0, 1]` (`maxps`).
     min: bool,

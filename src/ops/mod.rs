@@ -1,7 +1,7 @@
 //! The public entry points: validate (nothing written on error) -> the handle's backend ->
 //! the kernel.
 
-/// Runs `$body` with `$r` a `const bool`: `true` for [`Subgradient::Right`].
+/// Runs `$body` with `$r` a `const bool`: `true` for [`Subgradient::Right`](crate::Subgradient::Right).
 macro_rules! by_side {
     ($sub:expr, $r:ident => $body:expr) => {
         match $sub {
