@@ -24,7 +24,10 @@
 //!   where the CPU has it ([`avx512_bf16_in_use`]). That instruction flushes subnormals to zero
 //!   and quiets signalling NaNs, which `SPEC.md` does not allow, so a vector holding either
 //!   (one `vfpclassps` per 16 lanes tells) is rounded with integer arithmetic instead, as on
-//!   CPUs without the instruction: the same bits either way.
+//!   CPUs without the instruction: the same bits either way. Leaky ReLU and PReLU forward have
+//!   a block path (`x86::prelu_bf16_v4`): 4 vectors at once, widened without shuffles, with
+//!   one check of the inputs per block instead (a block that could give a subnormal result
+//!   takes the per-vector path).
 //! - Rules whose NaN results all come out of a product (leaky ReLU and PReLU forward, with or
 //!   without the mask) skip the `f16` signalling-NaN fixes on x86: the product quiets such a
 //!   NaN anyway (`SimdElement::load_quieting`).
@@ -658,7 +661,8 @@ mod x86 {
 const _: () = assert!(crate::kernels::UNROLL == 4);
 
 /// The conditions of the `bf16` block path of leaky ReLU and PReLU on AVX-512 with
-/// AVX512-BF16 ([`x86::prelu_bf16_v4`]), checked once per call on the slopes.
+/// AVX512-BF16 ([`x86::prelu_bf16_v4`]), checked on the slopes: once per call for PReLU, once
+/// per block of 4 vectors for leaky ReLU (one slope: a few flops).
 #[derive(Clone, Copy, Debug)]
 // (Read only by the x86 path.)
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
@@ -682,7 +686,8 @@ impl SlopePlan {
         {
             let (mut above, mut below, mut min_abs) = (false, false, f32::INFINITY);
             for a in slopes {
-                if a == 0.0 {
+                // (The public ops refuse non-finite slopes; the kernels are public too.)
+                if a == 0.0 || !a.is_finite() {
                     return None;
                 }
                 above |= a > 1.0;
@@ -740,12 +745,16 @@ pub(crate) fn prelu_block<S: Simd, T: Element>(
     a: [T::SV<S>; crate::kernels::UNROLL],
 ) -> Option<[T::SV<S>; crate::kernels::UNROLL]> {
     #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+        && TypeId::of::<T>() == TypeId::of::<bf16>()
+        && avx512_bf16()
     {
         use core::arch::x86_64::*;
         use core::mem::transmute_copy as tc;
-        // SAFETY: a plan exists only for `S` = `V4` and `T` = `bf16` on a CPU with
-        // AVX512-BF16 (`SlopePlan::new`); `T::SV<S>` is `u16x32` (64 bytes, as `__m512i`).
-        unsafe {
+        // SAFETY: `S` is `V4` (AVX-512 F/BW/DQ, in its region), `T` is `bf16` and the CPU has
+        // AVX512-BF16 (checked just above: a plan, which is not tied to `S` and `T`, is not
+        // taken as proof); `T::SV<S>` is `u16x32` (64 bytes, as `__m512i`).
+        return unsafe {
             let x: [__m512i; crate::kernels::UNROLL] = tc(&x);
             let a: [__m512i; crate::kernels::UNROLL] = tc(&a);
             let a = [
@@ -756,13 +765,10 @@ pub(crate) fn prelu_block<S: Simd, T: Element>(
             ];
             let y = x86::prelu_bf16_v4(plan.min, plan.t, x, a)?;
             Some(tc(&y))
-        }
+        };
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (plan, x, a);
-        None
-    }
+    let _ = (plan, x, a);
+    None
 }
 
 /// A register of 16-bit elements widened to two `f32` vectors (lanes in order). With

@@ -333,7 +333,7 @@ fn streaming_path<T: TestElement>() {
 }
 
 /// PReLU streams by the size of the whole output: channels-first with long runs, and
-/// channels-last with a slope pattern (C = 3) or whole rows (C = 300).
+/// channels-last with a slope pattern (C = 3 and 300) or whole rows (C = 1500).
 fn streaming_prelu<T: TestElement>() {
     let mut rng = Rng(0xbeef);
     let min = rectifier::arch::STREAM_MIN_BYTES / core::mem::size_of::<T>();
@@ -341,6 +341,7 @@ fn streaming_prelu<T: TestElement>() {
         (2usize, ChannelLayout::ChannelsFirst { spatial: 70_001 }),
         (3, ChannelLayout::ChannelsLast),
         (300, ChannelLayout::ChannelsLast),
+        (1500, ChannelLayout::ChannelsLast),
     ] {
         let period = c * layout_run(layout);
         let src: Vec<T> = mixed_data(&mut rng, min.div_ceil(period) * period);

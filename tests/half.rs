@@ -132,6 +132,91 @@ fn every_elementwise_op<T: TestElement + Element<Bits = u16>>() {
     }
 }
 
+/// Leaky ReLU and PReLU forward over every pattern but the subnormals, in the shuffled order,
+/// every backend against the reference: with no subnormal input, most blocks of 128 elements
+/// pass the input check of the AVX-512 `bf16` block path (`halves::x86::prelu_bf16_v4`), zeros
+/// (which pass it only at its second look) and the other specials included, and blocks of
+/// inputs just above the subnormal threshold of each slope pass it too. Slope sets of every
+/// kind: one, all above 1 and distinct, all at most 1 and distinct (negative ones too), mixed
+/// (no block path), with a zero (none either).
+fn forward_block_path<T: TestElement + Element<Bits = u16>>() {
+    // Subnormal: exponent field zero, not a zero.
+    let exponent: u16 = if T::NAME == "bf16" { 0x7f80 } else { 0x7c00 };
+    let mut z: Vec<T> = shuffled::<T>()
+        .into_iter()
+        .filter(|v| v.to_bits() & exponent != 0 || v.to_bits() & 0x7fff == 0)
+        .collect();
+    // A whole number of rows for 1 to 4 channels.
+    z.truncate(z.len() / 12 * 12);
+    // The same with every fifth element a zero (`+0` and `-0` in turn, at both parities).
+    let zeros: Vec<T> = (z.iter().enumerate())
+        .map(|(i, &v)| match i % 10 {
+            0 => T::from_bits(0),
+            5 => T::from_bits(0x8000),
+            _ => v,
+        })
+        .collect();
+    let reference = reference();
+    let sets: [&[f64]; 6] = [
+        &[1.5, 3.75, 6e4],
+        &[0.01, 0.2, 1.0, -1.5],
+        &[0.2, 0.01],
+        &[-0.3, -1e-30],
+        &[0.2, 3.75],
+        &[0.01, 0.0],
+    ];
+    for (name, z) in ["leaky_relu", "leaky_relu_inplace", "prelu", "prelu_inplace"]
+        .into_iter()
+        .flat_map(|name| [(name, &z), (name, &zeros)])
+    {
+        let op = Op::from_name(name).expect("an op of the inventory");
+        for set in sets {
+            let slopes: Vec<T> = set.iter().map(|&a| T::from_f64(a)).collect();
+            for (i, &a) in set.iter().enumerate() {
+                // Leaky ReLU: each slope of the set; PReLU: the whole set, once.
+                if op.params() != Params::Slope && i > 0 {
+                    break;
+                }
+                let slope = T::slope_of(a);
+                let run = |r| run_elementwise(op, r, z, z, slope, &slopes, Subgradient::Left, &[]);
+                let want = run(reference);
+                assert!(want.is_ok(), "{name} {set:?}: {want:?}");
+                for r in simd_backends() {
+                    let got = run(r);
+                    if got != want {
+                        let first = match (&got, &want) {
+                            (Ok(g), Ok(w)) => (0..z.len()).find(|&i| g.0[i] != w.0[i]).map(|i| {
+                                format!(
+                                    "first at {i}: z {:#06x}: got {:#06x}, want {:#06x}",
+                                    z[i].to_bits(),
+                                    g.0[i],
+                                    w.0[i]
+                                )
+                            }),
+                            _ => None,
+                        };
+                        panic!(
+                            "{name} {} on {}, slopes {set:?}: {first:?}",
+                            T::NAME,
+                            r.backend()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn forward_block_path_bf16() {
+    forward_block_path::<bf16>();
+}
+
+#[test]
+fn forward_block_path_f16() {
+    forward_block_path::<f16>();
+}
+
 #[test]
 fn every_pattern_every_elementwise_op_bf16() {
     every_elementwise_op::<bf16>();

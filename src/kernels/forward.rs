@@ -264,8 +264,9 @@ impl<T: Element> PreluKernel<'_, T> {
             }
             return;
         }
-        // Short periods: materialise the slope of every position of `reps` periods.
-        let reps = MIN_PATTERN.div_ceil(period);
+        // Short periods: materialise the slope of every position of `reps` periods (no more
+        // than the input holds: `io.len()` is a nonzero multiple of `period`).
+        let reps = MIN_PATTERN.div_ceil(period).min(io.len() / period);
         let len = period * reps;
         let mut stack = [T::ZERO; STACK_PATTERN];
         let mut heap = Vec::new();

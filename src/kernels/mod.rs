@@ -40,7 +40,9 @@ pub trait Unary<T: Element>: Copy {
     }
     /// The rule on the [`UNROLL`] stored vectors of one iteration of the unrolled body:
     /// [`Unary::simd_stored`] on each, unless the rule has an ISA-specific path for a whole
-    /// block (`bf16` leaky ReLU on AVX-512: one check per block instead of one per vector).
+    /// block (`bf16` leaky ReLU, and PReLU through [`WithSlope::simd_stored_block`], on
+    /// AVX-512: one check per block instead of one per vector). Not used by the streaming
+    /// stores of large outputs (memory-bound there).
     #[inline(always)]
     fn simd_stored_block<S: Simd>(self, s: S, x: [T::SV<S>; UNROLL]) -> [T::SV<S>; UNROLL] {
         stored_each(s, self, x)

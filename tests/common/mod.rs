@@ -286,6 +286,8 @@ pub fn prelu_shapes() -> Vec<(usize, ChannelLayout)> {
             v.push((c, ChannelLayout::ChannelsFirst { spatial: s }));
         }
     }
+    // From 1024 channels, channels-last reads the slope rows directly (no pattern).
+    v.extend([1024, 1500].map(|c| (c, ChannelLayout::ChannelsLast)));
     v
 }
 
