@@ -425,21 +425,9 @@ mod x86 {
         if _mm512_fpclass_ps_mask::<SPECIAL>(a) | _mm512_fpclass_ps_mask::<SPECIAL>(b) != 0 {
             return None;
         }
-        let h: __m512i;
-        // SAFETY: the caller guarantees AVX512-BF16 (the instruction) and AVX-512 F (the `zmm`
-        // registers); `vcvtne2ps2bf16` reads and writes only the named registers (no memory,
-        // no stack, no flags: it neither raises nor records floating-point exceptions). Its
-        // last operand gives the low 16 results.
-        unsafe {
-            core::arch::asm!(
-                "vcvtne2ps2bf16 {h}, {b}, {a}",
-                h = lateout(zmm_reg) h,
-                a = in(zmm_reg) a,
-                b = in(zmm_reg) b,
-                options(pure, nomem, nostack, preserves_flags),
-            );
-        }
-        Some(h)
+        // SAFETY: the caller guarantees AVX512-BF16 and AVX-512 F; no lane is subnormal or a
+        // signalling NaN (checked above).
+        Some(unsafe { cvtne2ps2bf16_v4(a, b) })
     }
 
     /// `vcvtne2ps2bf16` with no check: `lo`'s 16 results in the low half, `hi`'s in the high
@@ -452,8 +440,10 @@ mod x86 {
     #[target_feature(enable = "avx512f")]
     unsafe fn cvtne2ps2bf16_v4(lo: __m512, hi: __m512) -> __m512i {
         let h: __m512i;
-        // SAFETY: as in `bf16_narrow_v4_cvt`: the caller guarantees the instruction, which reads
-        // and writes only the named registers.
+        // SAFETY: the caller guarantees AVX512-BF16 (the instruction) and AVX-512 F (the `zmm`
+        // registers); `vcvtne2ps2bf16` reads and writes only the named registers (no memory,
+        // no stack, no flags: it neither raises nor records floating-point exceptions). Its
+        // last operand gives the low 16 results.
         unsafe {
             core::arch::asm!(
                 "vcvtne2ps2bf16 {h}, {hi}, {lo}",
