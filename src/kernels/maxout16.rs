@@ -162,28 +162,60 @@ pub fn backward_planar<S: Simd, T: Element, I: MaxoutIndex>(
     {
         let _ = s;
         let mut ibuf = [0u16; BACKWARD_TILE];
+        // Planes four (or two) at a time where they share an alignment (the distance between
+        // planes is a whole number of vectors): one load of `dy` and of the indices serves four
+        // stores. Tiles start on plane 0's vector boundaries (a first tile of its head), so
+        // only the first and the last have partial vectors. 64 Ki `bf16`, see
+        // `super::maxout::backward_planar`.
+        let shared = (dx.stride() * size_of::<T>()).is_multiple_of(64);
+        let head = if groups > 0 {
+            (64 - dx.plane(0).as_ptr() as usize % 64) % 64 / 2
+        } else {
+            0
+        };
         let mut t = 0;
         while t < groups {
-            let len = BACKWARD_TILE.min(groups - t);
+            let len = if t == 0 && head > 0 {
+                head.min(groups)
+            } else {
+                BACKWARD_TILE.min(groups - t)
+            };
             // Every index is `< k <= 65536` (checked before the kernel), so it fits.
             for (b, &i) in ibuf.iter_mut().zip(&indices[t..t + len]) {
                 *b = i.to_u32() as u16;
             }
             let dyt = &dy[t..t + len];
-            for j in 0..k {
-                let out = &mut dx.plane(j)[t..t + len];
-                // SAFETY: `available` said `S` is `V4` (AVX-512 F/BW, in its region); `dyt`,
-                // `ibuf[..len]` and `out` each hold `len` elements.
-                unsafe {
-                    x86::backward_row(
-                        dyt.as_ptr().cast(),
-                        ibuf.as_ptr(),
-                        j as u16,
-                        len,
-                        out.as_mut_ptr().cast(),
-                        nt,
-                    );
-                }
+            let mut j = 0;
+            macro_rules! rows {
+                ($p:literal) => {
+                    let outs = dx
+                        .planes_at::<$p>(j)
+                        .map(|o| o[t..t + len].as_mut_ptr().cast());
+                    // SAFETY: `available` said `S` is `V4` (AVX-512 F/BW, in its region);
+                    // `dyt`, `ibuf[..len]` and each of `outs` hold `len` elements (the planes
+                    // are disjoint rows of `dx`), and the rows share an alignment (`shared`,
+                    // or a single row).
+                    unsafe {
+                        x86::backward_rows::<$p>(
+                            dyt.as_ptr().cast(),
+                            ibuf.as_ptr(),
+                            j as u16,
+                            len,
+                            outs,
+                            nt,
+                        );
+                    }
+                    j += $p;
+                };
+            }
+            while shared && j + 4 <= k {
+                rows!(4);
+            }
+            while shared && j + 2 <= k {
+                rows!(2);
+            }
+            while j < k {
+                rows!(1);
             }
             t += len;
         }
@@ -503,52 +535,61 @@ mod x86 {
         }
     }
 
-    /// `out[v] = ix[v] == j ? dy[v] : +0` for `v < len`, the stores from the first 64-byte
-    /// boundary of `out` aligned (streaming ones when `nt`), a masked head and tail.
+    /// `outs[p][v] = ix[v] == j + p ? dy[v] : +0` for `v < len` and each of the `P` rows, the
+    /// stores from the first 64-byte boundary of `outs[0]` aligned (streaming ones when `nt`),
+    /// a masked head and tail.
     ///
     /// # Safety
-    /// `dy[..len]`, `ix[..len]` readable, `out[..len]` writable; AVX-512 F/BW.
+    /// `dy[..len]`, `ix[..len]` readable, each `outs[p][..len]` writable (disjoint), all of
+    /// `outs` at the same address modulo 64; AVX-512 F/BW.
     #[inline(always)]
-    pub unsafe fn backward_row(
+    pub unsafe fn backward_rows<const P: usize>(
         dy: *const u16,
         ix: *const u16,
         j: u16,
         len: usize,
-        out: *mut u16,
+        outs: [*mut u16; P],
         nt: bool,
     ) {
         // SAFETY: every access is at `v .. v + 32` with `v + 32 <= len`, or masked to the lanes
-        // below `len` (masked-off lanes are not accessed); the streaming stores are at
-        // `out + v` with `v >= head`, 64-byte aligned.
+        // below `len` (masked-off lanes are not accessed); the aligned and streaming stores
+        // are at `outs[p] + v` with `v >= head`, 64-byte aligned since `outs[0] + head` is and
+        // the rows share their address modulo 64.
         unsafe {
-            let jv = _mm512_set1_epi16(j as i16);
-            macro_rules! row {
-                ($v:expr, $m:expr) => {{
-                    let d = _mm512_maskz_loadu_epi16($m, dy.add($v).cast());
-                    let i = _mm512_maskz_loadu_epi16($m, ix.add($v).cast());
-                    _mm512_maskz_mov_epi16(_mm512_cmpeq_epi16_mask(i, jv), d)
-                }};
-            }
-            let head = ((64 - out as usize % 64) % 64 / 2).min(len);
+            let jv: [__m512i; P] =
+                core::array::from_fn(|p| _mm512_set1_epi16(j.wrapping_add(p as u16) as i16));
+            let head = ((64 - outs[0] as usize % 64) % 64 / 2).min(len);
             if head > 0 {
                 let m = lanes_mask(head);
-                _mm512_mask_storeu_epi16(out.cast(), m, row!(0, m));
+                let d = _mm512_maskz_loadu_epi16(m, dy.cast());
+                let i = _mm512_maskz_loadu_epi16(m, ix.cast());
+                for p in 0..P {
+                    let r = _mm512_maskz_mov_epi16(_mm512_cmpeq_epi16_mask(i, jv[p]), d);
+                    _mm512_mask_storeu_epi16(outs[p].cast(), m, r);
+                }
             }
             let mut v = head;
             while v + 32 <= len {
                 let d = _mm512_loadu_si512(dy.add(v).cast());
                 let i = _mm512_loadu_si512(ix.add(v).cast());
-                let r = _mm512_maskz_mov_epi16(_mm512_cmpeq_epi16_mask(i, jv), d);
-                if nt {
-                    _mm512_stream_si512(out.add(v).cast(), r);
-                } else {
-                    _mm512_store_si512(out.add(v).cast(), r);
+                for p in 0..P {
+                    let r = _mm512_maskz_mov_epi16(_mm512_cmpeq_epi16_mask(i, jv[p]), d);
+                    if nt {
+                        _mm512_stream_si512(outs[p].add(v).cast(), r);
+                    } else {
+                        _mm512_store_si512(outs[p].add(v).cast(), r);
+                    }
                 }
                 v += 32;
             }
             if v < len {
                 let m = lanes_mask(len - v);
-                _mm512_mask_storeu_epi16(out.add(v).cast(), m, row!(v, m));
+                let d = _mm512_maskz_loadu_epi16(m, dy.add(v).cast());
+                let i = _mm512_maskz_loadu_epi16(m, ix.add(v).cast());
+                for p in 0..P {
+                    let r = _mm512_maskz_mov_epi16(_mm512_cmpeq_epi16_mask(i, jv[p]), d);
+                    _mm512_mask_storeu_epi16(outs[p].add(v).cast(), m, r);
+                }
             }
         }
     }
