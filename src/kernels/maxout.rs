@@ -1169,8 +1169,10 @@ fn max_planar_accumulate_k<T: Element>() -> usize {
     if size_of::<T>() >= 8 { 4 } else { 16 }
 }
 
-/// Groups per tile of the planar overwrite path: the tile's indices, widened once to index
-/// lanes, stay in L1 while the `k` planes are written.
+/// Groups per tile of the planar backward path: the tile's gradients and indices stay in L1
+/// while the `k` planes are written. (The indices used to be widened to index lanes once per
+/// tile, into a buffer; widening them as they are loaded, one `vpmovzxdq` from memory for
+/// `u32` indices of `f64`, measured faster: 64 Ki `f64` `k` = 8, 10.1 -> 7.2 us.)
 const BACKWARD_TILE: usize = 1024;
 
 impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
@@ -1329,18 +1331,6 @@ fn backward_planar<S: Simd, T: Element, I: MaxoutIndex, const ACC: bool>(
     // `f32` (aligned `dx`, random indices) gave, in one run, `k` = 4 / 8 / 16: pairs 3.7 /
     // 3.3 / 3.0 us, fours 3.4 / 3.0 / 2.7 us.
     let pairs = (dx.stride * size_of::<T>()).is_multiple_of(size_of::<T::SV<S>>());
-    // The indices as index lanes: read in place where they are of the lane type (`u32`
-    // indices of `f32`), else widened tile by tile into `ibuf` (which stays in L1 while the
-    // tile's `k` planes are written).
-    let same = core::any::TypeId::of::<I>() == core::any::TypeId::of::<T::ULane>();
-    let direct: &[T::ULane] = if same {
-        // SAFETY: `I` and `T::ULane` are the same type (checked just above), so this is the
-        // same slice.
-        unsafe { core::slice::from_raw_parts(indices.as_ptr().cast(), indices.len()) }
-    } else {
-        &[]
-    };
-    let mut ibuf = [T::ULane::from(0u32); BACKWARD_TILE];
     // Tiles start on plane 0's vector boundaries (a first tile of `head` groups where the
     // planes are not aligned), so that only the first and the last tile have partial vectors.
     let head = if groups > 0 {
@@ -1356,28 +1346,23 @@ fn backward_planar<S: Simd, T: Element, I: MaxoutIndex, const ACC: bool>(
             BACKWARD_TILE.min(groups - t)
         };
         let dyt = &dy[t..t + len];
-        let ixt: &[T::ULane] = if same {
-            &direct[t..t + len]
-        } else {
-            for (b, &i) in ibuf.iter_mut().zip(&indices[t..t + len]) {
-                *b = T::ULane::from(i.to_u32());
-            }
-            &ibuf[..len]
-        };
+        let ixt = &indices[t..t + len];
         let mut j = 0;
-        while pairs && j + 4 <= k {
+        // (Accumulate reads each plane too: four planes at a time measured slower there, 64 Ki
+        // `f32` `k` = 16: 76-105 -> 64-66 GB/s.)
+        while !ACC && pairs && j + 4 <= k {
             let outs = dx.planes_at::<4>(j).map(|p| &mut p[t..t + len]);
-            planes_pass::<S, T, 4, ACC>(s, dyt, ixt, j, outs, nt);
+            planes_pass::<S, T, I, 4, ACC>(s, dyt, ixt, j, outs, nt);
             j += 4;
         }
         while pairs && j + 2 <= k {
             let outs = dx.planes_at::<2>(j).map(|p| &mut p[t..t + len]);
-            planes_pass::<S, T, 2, ACC>(s, dyt, ixt, j, outs, nt);
+            planes_pass::<S, T, I, 2, ACC>(s, dyt, ixt, j, outs, nt);
             j += 2;
         }
         for j in j..k {
             let outs = dx.planes_at::<1>(j).map(|p| &mut p[t..t + len]);
-            planes_pass::<S, T, 1, ACC>(s, dyt, ixt, j, outs, nt);
+            planes_pass::<S, T, I, 1, ACC>(s, dyt, ixt, j, outs, nt);
         }
         t += len;
     }
@@ -1397,30 +1382,15 @@ fn hit<S: Simd, T: Element, const ACC: bool>(s: S, old: T::V<S>, d: T::V<S>) -> 
     }
 }
 
-/// The index lanes `ix[v..]` as a vector: a full one, or (where fewer than `lanes` remain, the
-/// tail) the rest and zeros.
-#[inline(always)]
-fn tile_indices<S: Simd, T: Element>(ix: &[T::ULane], v: usize) -> T::U<S> {
-    let lanes = T::lanes::<S>();
-    if v + lanes <= ix.len() {
-        bytemuck::pod_read_unaligned(bytemuck::cast_slice::<T::ULane, u8>(&ix[v..v + lanes]))
-    } else {
-        let mut u: T::U<S> = bytemuck::Zeroable::zeroed();
-        let l: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut u));
-        l[..ix.len() - v].copy_from_slice(&ix[v..]);
-        u
-    }
-}
-
 /// Planes `j .. j + P` of one tile of [`backward_planar`]: `outs[p][x]` is
 /// `ix[x] == j + p ? dyt[x] : +0` (overwrite), or `ix[x] == j + p ? outs[p][x] + dyt[x] :
 /// outs[p][x]` (`ACC`). The planes share an alignment (`P = 1`, or the caller checked), so one
 /// head brings all of them to a vector boundary.
 #[inline(always)]
-fn planes_pass<S: Simd, T: Element, const P: usize, const ACC: bool>(
+fn planes_pass<S: Simd, T: Element, I: MaxoutIndex, const P: usize, const ACC: bool>(
     s: S,
     dyt: &[T],
-    ix: &[T::ULane],
+    ix: &[I],
     j: usize,
     mut outs: [&mut [T]; P],
     nt: bool,
@@ -1433,7 +1403,7 @@ fn planes_pass<S: Simd, T: Element, const P: usize, const ACC: bool>(
     let head = head_len::<S, T>(outs[0]);
     if head > 0 {
         let d = T::partial_load(s, &dyt[..head]);
-        let iv = tile_indices::<S, T>(ix, 0);
+        let iv = load_indices::<S, T, I>(s, ix);
         for (out, &jv) in outs.iter_mut().zip(&jv) {
             let old = if ACC {
                 T::partial_load(s, &out[..head])
@@ -1448,6 +1418,9 @@ fn planes_pass<S: Simd, T: Element, const P: usize, const ACC: bool>(
     // pointers in registers (64 Ki `f32`, `k` = 16: 3.9 us -> 3.0 us with slices; the loop was
     // bound by its scalar instructions and stack reloads, not by the stores).
     let end = head + (len - head) / lanes * lanes;
+    // The indices are read in place where they are of the lane type (`u32` indices of `f32`),
+    // else widened as they are loaded (`vpmovzxdq` for `u32` indices of `f64`).
+    let same = core::any::TypeId::of::<I>() == core::any::TypeId::of::<T::ULane>();
     let (dyp, ixp) = (dyt.as_ptr(), ix.as_ptr());
     let outp: [*mut T; P] = core::array::from_fn(|p| outs[p].as_mut_ptr());
     let aligned = outp
@@ -1468,7 +1441,11 @@ fn planes_pass<S: Simd, T: Element, const P: usize, const ACC: bool>(
         // head` is a multiple of `lanes`.
         unsafe {
             let d = load::<S, T>(s, dyp.add(v));
-            let iv: T::U<S> = core::ptr::read_unaligned(ixp.add(v).cast());
+            let iv: T::U<S> = if same {
+                core::ptr::read_unaligned(ixp.add(v).cast())
+            } else {
+                load_indices::<S, T, I>(s, core::slice::from_raw_parts(ixp.add(v), lanes))
+            };
             for p in 0..P {
                 let o = outp[p].add(v);
                 let old = if ACC { load::<S, T>(s, o) } else { zero };
@@ -1484,7 +1461,7 @@ fn planes_pass<S: Simd, T: Element, const P: usize, const ACC: bool>(
     }
     if v < len {
         let d = T::partial_load(s, &dyt[v..]);
-        let iv = tile_indices::<S, T>(ix, v);
+        let iv = load_indices::<S, T, I>(s, &ix[v..]);
         for (out, &jv) in outs.iter_mut().zip(&jv) {
             let old = if ACC {
                 T::partial_load(s, &out[v..])
