@@ -108,6 +108,23 @@ fn any_nan_in<S: Simd, T: Element>(s: S, sum: T::V<S>) -> bool {
     crate::arch::any_nan::<S, T>(s, sum)
 }
 
+/// The sum of the `N` vectors of `v` (`N` a power of two) as a balanced tree, for
+/// [`any_nan_in`]: a NaN among them makes it NaN. `log2(N)` dependent sums instead of `N - 1`
+/// (3 cycles each: a serial sum of 16 vectors is a 45-cycle chain per block).
+#[inline(always)]
+fn tree_sum<S: Simd, T: Element, const N: usize>(s: S, v: &[T::V<S>; N]) -> T::V<S> {
+    const { assert!(N.is_power_of_two()) };
+    let mut w = *v;
+    let mut m = N;
+    while m > 1 {
+        m /= 2;
+        for i in 0..m {
+            w[i] = T::v_add(s, w[i], w[i + m]);
+        }
+    }
+    w[0]
+}
+
 /// A full vector from `p` (any alignment).
 ///
 /// # Safety
@@ -488,10 +505,7 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
             *x = unsafe { load::<S, T>(s, p.add(i * lanes)) };
         }
         // The fast rule unless a candidate is NaN (a sum of the block on the adders tells).
-        let mut sum = v[0];
-        for x in &v[1..] {
-            sum = T::v_add(s, sum, *x);
-        }
+        let sum = tree_sum::<S, T, K>(s, &v);
         let (best, at) = if any_nan_in::<S, T>(s, sum) {
             pow2_reduce::<S, T, K, IDX, false>(s, v, &even_first, one)
         } else {
