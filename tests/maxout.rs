@@ -195,6 +195,20 @@ fn check_backward_with<T: TestElement>(
                     .unwrap();
                     assert_bits_eq(&d8[off..off + n], &want, &dx0, &format!("{ctx} u8"));
                 }
+                {
+                    let ix16: Vec<u16> = ix.iter().map(|&i| i as u16).collect();
+                    let mut d16 = dxb.clone();
+                    r.maxout_backward(
+                        &dyb[o2..o2 + groups],
+                        &ix16,
+                        k,
+                        layout,
+                        &mut d16[off..off + n],
+                        mode,
+                    )
+                    .unwrap();
+                    assert_bits_eq(&d16[off..off + n], &want, &dx0, &format!("{ctx} u16"));
+                }
                 r.maxout_backward(
                     &dyb[o2..o2 + groups],
                     &ix,
@@ -482,11 +496,12 @@ fn backward_matrix_f16() {
 }
 
 /// Group counts that are whole numbers of vectors of every `f32`/`f64` backend, so that all the
-/// planes of the planar layout share an alignment (the backward kernels then write planes in pairs), with
-/// one count past a tile of the planar backward (1024 groups).
+/// planes of the planar layout share an alignment (the backward kernels then write planes four,
+/// then two, then one at a time: `k` = 6 is 4 + 2, `k` = 7 is 4 + 2 + 1), with one count past a
+/// tile of the planar backward (1024 groups).
 fn check_backward_aligned_planes<T: TestElement>(seed: u64) {
     let mut rng = Rng(seed);
-    for k in [2, 3, 4, 5, 8, 16] {
+    for k in [2, 3, 4, 5, 6, 7, 8, 16] {
         for g in [16, 48, 64, 1024 + 64] {
             check_backward::<T>(k, g, &mut rng);
         }
@@ -955,16 +970,23 @@ fn forward_large_planar() {
 /// and 16 here, and at `k` = lanes; for the half formats on their 16-bit lanes): it must equal
 /// the reference too. Starts: on a 64-byte boundary (every path streams), 32 bytes past one
 /// (the `f32` `k` = 8 path of AVX-512 still streams, from its second group pair), and
-/// misaligned (plain stores).
+/// misaligned (plain stores). Planar `k` = 7 with a whole number of 64-byte vectors per plane:
+/// the planes share an alignment, so they are streamed four, two and one at a time.
 fn backward_streaming<T: TestElement>() {
     let cases = [
-        (MaxoutLayout::Planar, 4),
-        (MaxoutLayout::Interleaved, 8),
-        (MaxoutLayout::Interleaved, 16),
+        (MaxoutLayout::Planar, 4, false),
+        (MaxoutLayout::Planar, 7, true),
+        (MaxoutLayout::Interleaved, 8, false),
+        (MaxoutLayout::Interleaved, 16, false),
     ];
     let size = core::mem::size_of::<T>();
-    for (layout, k) in cases {
-        let groups = rectifier::arch::STREAM_MIN_BYTES / size / k + 37;
+    for (layout, k, shared) in cases {
+        let base = rectifier::arch::STREAM_MIN_BYTES / size / k;
+        let groups = if shared {
+            (base / 64 + 1) * 64
+        } else {
+            base + 37
+        };
         let mut rng = Rng(0x5eed);
         let dy: Vec<T> = mixed_data(&mut rng, groups);
         let ix: Vec<u32> = (0..groups).map(|_| rng.below(k) as u32).collect();

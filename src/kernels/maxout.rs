@@ -27,8 +27,8 @@
 //!   interleaved `k` = 2, 4, 8); everything else widens blocks of groups to `f32` and runs the
 //!   drivers above (`interleaved_via_f32`).
 //!
-//! Backward: planar overwrite by compare + select per plane (two planes per load where the
-//! planes share an alignment); interleaved overwrite by zipping planes in registers (`k` = 2,
+//! Backward: planar overwrite by compare + select per plane (four, then two, planes per load
+//! where the planes share an alignment; two when accumulating); interleaved overwrite by zipping planes in registers (`k` = 2,
 //! 4, 8, 16 below `lanes`; at `k` = 8 of 16 lanes by permutes from `dy` and the indices), or
 //! two broadcasts per group (`k >= lanes`), else a scalar scatter after zeroing. Accumulate
 //! mode: planar `k <= 16` (`f64`: 4) and interleaved `k` = 1, 2, 4, 8 below `lanes` read
@@ -1339,14 +1339,15 @@ fn backward_planar<S: Simd, T: Element, I: MaxoutIndex, const ACC: bool>(
     }
     // Planes four (then two) at a time where they share an alignment (the distance between
     // planes is a whole number of vectors): each load of `dy` and of the indices then serves
-    // four stores. 64 Ki `f32` `k` = 16: 5.2 us -> 3.7 us for pairs (one plane at a time: two
+    // four stores (two when accumulating, see below). 64 Ki `f32` `k` = 16: 5.2 us -> 3.7 us for pairs (one plane at a time: two
     // loads per store). Four at a time first measured slower (4.3 us), while the loop still
     // indexed slices; with the pointer loop of `planes_pass`, a scratch benchmark of 64 Ki
     // `f32` (aligned `dx`, random indices) gave, in one run, `k` = 4 / 8 / 16: pairs 3.7 /
     // 3.3 / 3.0 us, fours 3.4 / 3.0 / 2.7 us.
     let pairs = (dx.stride * size_of::<T>()).is_multiple_of(size_of::<T::SV<S>>());
-    // Tiles start on plane 0's vector boundaries (a first tile of `head` groups where the
-    // planes are not aligned), so that only the first and the last tile have partial vectors.
+    // Tiles start on plane 0's vector boundaries (a first tile of `head` groups where plane 0
+    // is not aligned), so that, where the planes share an alignment, only the first and the
+    // last tile have partial vectors.
     let head = if groups > 0 {
         head_len::<S, T>(dx.planes_at::<1>(0)[0])
     } else {
@@ -1456,6 +1457,7 @@ fn planes_pass<S: Simd, T: Element, I: MaxoutIndex, const P: usize, const ACC: b
         unsafe {
             let d = load::<S, T>(s, dyp.add(v));
             let iv: T::U<S> = if same {
+                debug_assert_eq!(size_of::<T::U<S>>(), lanes * size_of::<I>());
                 core::ptr::read_unaligned(ixp.add(v).cast())
             } else {
                 load_indices::<S, T, I>(s, core::slice::from_raw_parts(ixp.add(v), lanes))

@@ -165,7 +165,8 @@ pub fn backward_planar<S: Simd, T: Element, I: MaxoutIndex>(
         // Planes four (or two) at a time where they share an alignment (the distance between
         // planes is a whole number of vectors): one load of `dy` and of the indices serves four
         // stores. Tiles start on plane 0's vector boundaries (a first tile of its head), so
-        // only the first and the last have partial vectors. 64 Ki `bf16`, see
+        // that, where the planes share an alignment, only the first and the last tile have
+        // partial vectors. 64 Ki `bf16`, see
         // `super::maxout::backward_planar`.
         let shared = (dx.stride() * size_of::<T>()).is_multiple_of(64);
         let head = if groups > 0 {
