@@ -128,6 +128,44 @@ pub fn split_even_odd<S: pulp::Simd, T: crate::Element>(
     }
 }
 
+/// Within each 128-bit block of `a` and of `b`, the even-position and the odd-position
+/// elements: per block, `([a0, a2, b0, b2], [a1, a3, b1, b3])` for `f32`, `([a0, b0], [a1,
+/// b1])` for `f64`. Only called when [`has_split_even_odd`] is true.
+#[inline(always)]
+pub fn split_in_block<S: pulp::Simd, T: crate::Element>(
+    a: T::V<S>,
+    b: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::split_in_block::<S, T>(a, b)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (a, b);
+        unreachable!("no in-block split on this architecture")
+    }
+}
+
+/// The even-numbered and the odd-numbered 128-bit blocks of `a ++ b`, each in order:
+/// `([A0, A2, B0, B2], [A1, A3, B1, B3])` on AVX-512, `([A0, B0], [A1, B1])` on AVX2. Only
+/// called when [`has_split_even_odd`] is true.
+#[inline(always)]
+pub fn split_blocks<S: pulp::Simd, T: crate::Element>(
+    a: T::V<S>,
+    b: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::split_blocks::<S, T>(a, b)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (a, b);
+        unreachable!("no block split on this architecture")
+    }
+}
+
 /// The inverse of [`split_even_odd`]: `(e, o)` zipped into `[e0, o0, e1, o1, ..]` (first
 /// vector) and its second half. Only called when [`has_split_even_odd`] is true.
 #[inline(always)]

@@ -156,6 +156,70 @@ pub fn split_even_odd<S: Simd, T: Element>(_s: S, a: T::V<S>, b: T::V<S>) -> (T:
     }
 }
 
+/// See [`crate::arch::split_in_block`]. AVX-512: `vshufps` `0x88`/`0xDD` (`f32`),
+/// `vunpcklpd`/`vunpckhpd` (`f64`); AVX2 the same on 256 bits. Single-cycle in-lane shuffles,
+/// where [`split_even_odd`] needs two-source permutes.
+#[inline(always)]
+pub fn split_in_block<S: Simd, T: Element>(a: T::V<S>, b: T::V<S>) -> (T::V<S>, T::V<S>) {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let is_v3 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>();
+    let f32_ = size_of::<T>() == 4;
+    // SAFETY: as in `split_even_odd` (`V4`: AVX-512F, 64-byte vectors; `V3`: AVX, 32 bytes).
+    unsafe {
+        if is_v4 && f32_ {
+            let (a, b): (__m512, __m512) = (tc(&a), tc(&b));
+            (
+                tc(&_mm512_shuffle_ps::<0x88>(a, b)),
+                tc(&_mm512_shuffle_ps::<0xDD>(a, b)),
+            )
+        } else if is_v4 {
+            let (a, b): (__m512d, __m512d) = (tc(&a), tc(&b));
+            (tc(&_mm512_unpacklo_pd(a, b)), tc(&_mm512_unpackhi_pd(a, b)))
+        } else if is_v3 && f32_ {
+            let (a, b): (__m256, __m256) = (tc(&a), tc(&b));
+            (
+                tc(&_mm256_shuffle_ps::<0x88>(a, b)),
+                tc(&_mm256_shuffle_ps::<0xDD>(a, b)),
+            )
+        } else if is_v3 {
+            let (a, b): (__m256d, __m256d) = (tc(&a), tc(&b));
+            (tc(&_mm256_unpacklo_pd(a, b)), tc(&_mm256_unpackhi_pd(a, b)))
+        } else {
+            unreachable!("split_in_block on a token without it")
+        }
+    }
+}
+
+/// See [`crate::arch::split_blocks`]. AVX-512: `vshuff32x4`/`vshuff64x2` `0x88`/`0xDD`;
+/// AVX2: `vperm2f128` `0x20`/`0x31`.
+#[inline(always)]
+pub fn split_blocks<S: Simd, T: Element>(a: T::V<S>, b: T::V<S>) -> (T::V<S>, T::V<S>) {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let is_v3 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>();
+    // SAFETY: as in `split_even_odd`; 128-bit block moves are the same for any lane type.
+    unsafe {
+        if is_v4 {
+            let (a, b): (__m512, __m512) = (tc(&a), tc(&b));
+            (
+                tc(&_mm512_shuffle_f32x4::<0x88>(a, b)),
+                tc(&_mm512_shuffle_f32x4::<0xDD>(a, b)),
+            )
+        } else if is_v3 {
+            let (a, b): (__m256, __m256) = (tc(&a), tc(&b));
+            (
+                tc(&_mm256_permute2f128_ps::<0x20>(a, b)),
+                tc(&_mm256_permute2f128_ps::<0x31>(a, b)),
+            )
+        } else {
+            unreachable!("split_blocks on a token without it")
+        }
+    }
+}
+
 /// See [`crate::arch::zip_even_odd`]. AVX-512: `vpermt2ps`/`vpermt2pd`; AVX2: in-lane unpacks,
 /// then 128-bit halves combined.
 #[inline(always)]

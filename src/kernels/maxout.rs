@@ -14,9 +14,10 @@
 //! Drivers bring each group's pieces into the lanes of the rule:
 //! - **planar** (and `k = 1`): vectors across `G` groups, one load per plane: an element-wise
 //!   reduction over the `k` planes (tiled, 4 planes per pass, for `k > 8` on large inputs);
-//! - **interleaved, `k` = 2, 4, 8, 16**: blocks of `lanes` groups split into even/odd stream
-//!   positions in registers ([`crate::arch::split_even_odd`], AVX-512 and AVX2), reducing each
-//!   stage's pair at once;
+//! - **interleaved, `k` = 2, 4, 8, 16**: blocks of `lanes` groups split, stage by stage, into
+//!   the earlier and the later halves of each group's pieces in registers, reducing each
+//!   stage's pair at once (AVX-512 and AVX2; in-lane and 128-bit block shuffles where the
+//!   positions allow, else two-source permutes: `Pow2Plan`);
 //! - **interleaved, other small `k`**: planes assembled by chains of two-source permutes
 //!   (AVX-512, `k <= 8`), else by hardware gathers (AVX2/AVX-512), else (NEON, tails) through
 //!   a stack transposition;
@@ -460,19 +461,22 @@ fn interleaved_block<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
 /// power of two `<= 16`), reduced while they are transposed in registers. Returns the first
 /// group not done (`g` itself where the ISA has no in-register split).
 ///
-/// Each stage splits consecutive pairs of vectors into even and odd stream positions
-/// ([`crate::arch::split_even_odd`]): a stream with `m` slots per group becomes two streams
-/// with `m / 2` slots, where lane `l` of the even one holds slot `2x` and the odd one slot
-/// `2x + 1` of the same group. The two are reduced at once by the lane rule (the odd slot's
-/// pieces all come later), so each stage halves the vectors: `K` values are permuted at the
-/// first stage and `K / 2`, `K / 4`, ... (plus as many index vectors) later, instead of
-/// `K log2(K)` for a full transposition.
+/// A block of `lanes` groups is `K` vectors. Each stage pairs the vectors and splits each pair
+/// into the earlier and the later halves of every group's current piece ranges, lane by lane
+/// ([`Split`]), then reduces the two by the lane rule (the later half's pieces all come after
+/// the earlier's, so ties keep the earliest): `log2(K)` stages halve the vectors down to one,
+/// lane `l` holding group `l`. `K` values are shuffled at the first stage and `K / 2`, `K / 4`,
+/// ... (plus as many index vectors) later, instead of `K log2(K)` for a full transposition.
+/// [`Pow2Plan`] picks each stage's shuffle: in-lane and 128-bit-block shuffles where the
+/// groups' positions allow, two-source permutes elsewhere.
 ///
 /// Tried and not kept, at `K = lanes` (64 Ki `f32` `k` = 16, AVX-512): a tree of `vmaxps`
 /// without indices, then each index as the group's first lane equal to its maximum (a compare
 /// and a bit scan per group). Values only: 3.9 us against 3.9 us; with indices 8.1 us against
 /// 5.1 us (the per-group compare, mask move and scalar store cost more than the index permutes
-/// and selects they replace).
+/// and selects they replace). Also the masks of those compares gathered into a vector (16
+/// `vcmpps` against broadcasts of the maxima, then one vector bit scan): 7.5 us against 4.8
+/// (LLVM moves each mask through a general register and inserts it).
 #[inline(always)]
 fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const IDX: bool>(
     s: S,
@@ -487,29 +491,23 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
         return g;
     }
     assert!(end * K <= z.len() && end <= values.len() && (!IDX || end <= ix.len()));
-    // After the first split, lane `l` of even vector `i` holds piece `2 (i lanes + l) mod K`
-    // of its group (and the odd vector the next piece).
-    let mut even_first = [T::u_splat(s, 0); K];
-    for (i, v) in even_first.iter_mut().enumerate() {
-        let lanes_of: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(v));
-        for (l, x) in lanes_of.iter_mut().enumerate() {
-            *x = T::ULane::from(((2 * (i * lanes + l)) % K) as u32);
-        }
-    }
+    let plan = Pow2Plan::<S, T, K>::new(s);
     let one = T::u_splat(s, 1);
     while g + lanes <= end {
         let p = z[g * K..].as_ptr();
         let mut v = [T::v_splat(s, T::ZERO); K];
-        for (i, x) in v.iter_mut().enumerate() {
-            // SAFETY: `(g + lanes) * K <= end * K <= z.len()`: the `K` vectors are inside `z`.
-            *x = unsafe { load::<S, T>(s, p.add(i * lanes)) };
+        for (a, x) in v.iter_mut().enumerate() {
+            let o = Pow2Plan::<S, T, K>::slot(a);
+            // SAFETY: `o < K` and `(g + lanes) * K <= end * K <= z.len()`: the `K` vectors
+            // are inside `z`.
+            *x = unsafe { load::<S, T>(s, p.add(o * lanes)) };
         }
         // The fast rule unless a candidate is NaN (a sum of the block on the adders tells).
         let sum = tree_sum::<S, T, K>(s, &v);
         let (best, at) = if any_nan_in::<S, T>(s, sum) {
-            pow2_reduce::<S, T, K, IDX, false>(s, v, &even_first, one)
+            pow2_reduce::<S, T, K, IDX, false>(s, v, &plan, one)
         } else {
-            pow2_reduce::<S, T, K, IDX, true>(s, v, &even_first, one)
+            pow2_reduce::<S, T, K, IDX, true>(s, v, &plan, one)
         };
         store::<S, T>(s, &mut values[g..], best);
         if IDX {
@@ -520,44 +518,253 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
     g
 }
 
-/// The reduction of one block of [`interleaved_pow2`] (`K` loaded vectors), by the exact or
-/// the fast rule.
+/// How a stage of [`interleaved_pow2`] splits a pair of vectors `(a, b)` into `(e, o)`, where
+/// lane `l` of `e` and of `o` hold the same group's earlier and later half of a piece range.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Split {
+    /// [`crate::arch::split_even_odd`] (two-source permutes); keeps the groups in order.
+    EvenOdd,
+    /// [`crate::arch::split_in_block`] (in-lane shuffles).
+    InBlock,
+    /// [`crate::arch::split_blocks`] (128-bit block shuffles).
+    Blocks,
+    /// No shuffle: `a` and `b` hold the same groups, lane by lane (a group spans vectors).
+    Vertical,
+    /// Two-source permutes ([`crate::arch::permute2`]) by tables that also put the groups in
+    /// order; the last stage only.
+    Permute,
+}
+
+/// The stages of [`interleaved_pow2`] for `K` on `S` and `T`, worked out once per call.
+///
+/// Think of a block's element positions in bits: the low `log2 K` are the piece, the rest the
+/// group; the low `log2 lanes` bits of a position are its lane. Every stage must split on the
+/// lowest piece bit not yet reduced (so each lane's two halves are adjacent ranges, the
+/// earlier in `e`). An in-block split removes the lane's lowest bit and an in-block or block
+/// split puts the pair's bit into the lane; the choices below end with lane `l` holding group
+/// `l` (or end with [`Split::Permute`], which places the groups). When `K > lanes`, a group
+/// spans `K / lanes` vectors: the vectors are loaded in an order ([`Pow2Plan::slot`]) that
+/// leaves those high piece bits to the last stages, which need no shuffle
+/// ([`Split::Vertical`]). [`Pow2Plan::new`] follows every element's position through the
+/// stages to build the tables and the first stage's indices, and (debug builds) checks the
+/// two rules. 64 Ki `f32` (Zen 4, `vshufps` at twice the rate of `vpermt2ps`): `k` = 16
+/// forward 4.8 -> 4.3 us per call.
+struct Pow2Plan<S: Simd, T: Element, const K: usize> {
+    /// The earlier half's piece (index) in each lane at the first stage, for pair `i < K / 2`.
+    first: [T::U<S>; K],
+    /// The tables of [`Split::Permute`] (earlier half, later half).
+    tables: (T::U<S>, T::U<S>),
+}
+
+impl<S: Simd, T: Element, const K: usize> Pow2Plan<S, T, K> {
+    /// The splits of each stage; see the type's documentation.
+    #[inline(always)]
+    fn splits() -> [Split; 4] {
+        use Split::*;
+        // AVX-512 is the token with a two-source permute, AVX2 the other one with the split.
+        let v4 = crate::arch::has_permute2::<S>();
+        match (v4, size_of::<T>() == 4, K) {
+            (true, true, 4) => [InBlock, Permute, EvenOdd, EvenOdd],
+            (true, true, 8) => [InBlock, InBlock, Permute, EvenOdd],
+            (true, true, 16) => [InBlock, InBlock, Blocks, Blocks],
+            (true, false, 4) => [InBlock, Permute, EvenOdd, EvenOdd],
+            (true, false, 8) => [InBlock, Blocks, Blocks, EvenOdd],
+            (true, false, 16) => [InBlock, Blocks, Blocks, Vertical],
+            (false, true, 8) => [InBlock, InBlock, Blocks, EvenOdd],
+            (false, true, 16) => [InBlock, InBlock, Blocks, Vertical],
+            (false, false, 4) => [InBlock, Blocks, EvenOdd, EvenOdd],
+            (false, false, 8) => [InBlock, Blocks, Vertical, EvenOdd],
+            (false, false, 16) => [InBlock, Blocks, Vertical, Vertical],
+            _ => [EvenOdd; 4],
+        }
+    }
+
+    /// Slot `a` of a block holds the vector at `slot(a) * lanes` elements.
+    #[inline(always)]
+    fn slot(a: usize) -> usize {
+        let lanes = T::lanes::<S>();
+        if K > lanes {
+            a / lanes + (K / lanes) * (a % lanes)
+        } else {
+            a
+        }
+    }
+
+    #[inline(always)]
+    fn new(s: S) -> Self {
+        const { assert!(K.is_power_of_two() && K >= 2 && K <= 16) };
+        let lanes = T::lanes::<S>();
+        let splits = Self::splits();
+        let order: [usize; K] = core::array::from_fn(Self::slot);
+        // Each element's position in the block, followed through the stages.
+        let mut pos = [T::u_splat(s, 0); K];
+        for (p, &o) in pos.iter_mut().zip(&order) {
+            let lanes_of: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(p));
+            for (l, x) in lanes_of.iter_mut().enumerate() {
+                *x = T::ULane::from((o * lanes + l) as u32);
+            }
+        }
+        let mut plan = Pow2Plan {
+            first: [T::u_splat(s, 0); K],
+            tables: (T::u_splat(s, 0), T::u_splat(s, 0)),
+        };
+        let (mut m, mut stage) = (K, 0);
+        while m > 1 {
+            if splits[stage] == Split::Permute {
+                assert!(m == 2 && crate::arch::has_permute2::<S>());
+                plan.tables = permute_tables::<S, T, K>(s, pos[0], pos[1]);
+            }
+            for i in 0..m / 2 {
+                let (e, o) = split_pair_u::<S, T, K>(s, &plan, stage, pos[2 * i], pos[2 * i + 1]);
+                if cfg!(debug_assertions) {
+                    let e: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&e));
+                    let o: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&o));
+                    for (&e, &o) in e.iter().zip(o) {
+                        let (e, o): (u64, u64) = (e.into(), o.into());
+                        let half = 1u64 << stage;
+                        assert!(e % (2 * half) == 0 && o == e + half, "{splits:?} {stage}");
+                    }
+                }
+                if stage == 0 {
+                    let x: &mut [T::ULane] =
+                        bytemuck::cast_slice_mut(core::slice::from_mut(&mut plan.first[i]));
+                    let e: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&e));
+                    for (x, &e) in x.iter_mut().zip(e) {
+                        let e: u64 = e.into();
+                        *x = T::ULane::from((e % K as u64) as u32);
+                    }
+                }
+                pos[i] = e;
+            }
+            m /= 2;
+            stage += 1;
+        }
+        if cfg!(debug_assertions) {
+            let last: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&pos[0]));
+            for (l, &x) in last.iter().enumerate() {
+                let x: u64 = x.into();
+                assert_eq!(x, (l * K) as u64, "{splits:?}: groups out of order");
+            }
+        }
+        plan
+    }
+}
+
+/// The tables of [`Split::Permute`] at the last stage of [`Pow2Plan`]: lane `l` of the earlier
+/// (later) half is the lane of `a ++ b` holding piece 0 (`K / 2`) of group `l`, given the
+/// block positions `pa`, `pb` the lanes hold.
+#[inline(always)]
+fn permute_tables<S: Simd, T: Element, const K: usize>(
+    s: S,
+    pa: T::U<S>,
+    pb: T::U<S>,
+) -> (T::U<S>, T::U<S>) {
+    let (mut te, mut to) = (T::u_splat(s, 0), T::u_splat(s, 0));
+    let pair = [pa, pb];
+    let at: &[T::ULane] = bytemuck::cast_slice(&pair);
+    let e: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut te));
+    let o: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut to));
+    let mut found = 0;
+    for (src, &p) in at.iter().enumerate() {
+        let p: u64 = p.into();
+        let (group, piece) = ((p / K as u64) as usize, p % K as u64);
+        let src = T::ULane::from(src as u32);
+        if piece == 0 {
+            e[group] = src;
+            found += 1;
+        } else if piece == (K / 2) as u64 {
+            o[group] = src;
+            found += 1;
+        }
+    }
+    assert_eq!(found, 2 * e.len(), "a permute stage that is not the last");
+    (te, to)
+}
+
+/// Stage `stage` of [`Pow2Plan`] on a pair of vectors of the lane rule's values.
+#[inline(always)]
+fn split_pair<S: Simd, T: Element, const K: usize>(
+    s: S,
+    plan: &Pow2Plan<S, T, K>,
+    stage: usize,
+    a: T::V<S>,
+    b: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
+    // (`splits()`, not the copy in `plan`: a constant once monomorphised, so the `match` folds.)
+    match Pow2Plan::<S, T, K>::splits()[stage] {
+        Split::EvenOdd => crate::arch::split_even_odd::<S, T>(s, a, b),
+        Split::InBlock => crate::arch::split_in_block::<S, T>(a, b),
+        Split::Blocks => crate::arch::split_blocks::<S, T>(a, b),
+        Split::Vertical => (a, b),
+        Split::Permute => (
+            crate::arch::permute2::<S, T>(a, plan.tables.0, b),
+            crate::arch::permute2::<S, T>(a, plan.tables.1, b),
+        ),
+    }
+}
+
+/// [`split_pair`] on index vectors (the same moves, on lanes of the same width).
+#[inline(always)]
+fn split_pair_u<S: Simd, T: Element, const K: usize>(
+    s: S,
+    plan: &Pow2Plan<S, T, K>,
+    stage: usize,
+    a: T::U<S>,
+    b: T::U<S>,
+) -> (T::U<S>, T::U<S>) {
+    let (e, o) = split_pair::<S, T, K>(s, plan, stage, bytemuck::cast(a), bytemuck::cast(b));
+    (bytemuck::cast(e), bytemuck::cast(o))
+}
+
+/// The reduction of one block of [`interleaved_pow2`] (`K` loaded vectors, in the plan's
+/// order), by the exact or the fast rule.
 #[inline(always)]
 fn pow2_reduce<S: Simd, T: Element, const K: usize, const IDX: bool, const FAST: bool>(
     s: S,
     mut v: [T::V<S>; K],
-    even_first: &[T::U<S>; K],
+    plan: &Pow2Plan<S, T, K>,
     one: T::U<S>,
 ) -> (T::V<S>, T::U<S>) {
-    let mut at = *even_first;
-    for i in 0..K / 2 {
-        let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
-        let mut a = even_first[i];
-        step_rule::<S, T, FAST>(s, &mut e, &mut a, o, T::u_add(s, even_first[i], one));
-        v[i] = e;
-        at[i] = a;
+    let mut at = plan.first;
+    // One call per stage with a literal `stage` (a loop over the stages measured 2x slower at
+    // `K` = 16: not unrolled, the vectors went through the stack and each split was a branch).
+    pow2_stage::<S, T, K, IDX, FAST>(s, &mut v, &mut at, plan, one, 0);
+    if K >= 4 {
+        pow2_stage::<S, T, K, IDX, FAST>(s, &mut v, &mut at, plan, one, 1);
     }
-    let mut m = K / 2;
-    while m > 1 {
-        for i in 0..m / 2 {
-            let (mut e, o) = crate::arch::split_even_odd::<S, T>(s, v[2 * i], v[2 * i + 1]);
-            let (mut ea, oa) = if IDX {
-                let (x, y) = crate::arch::split_even_odd::<S, T>(
-                    s,
-                    bytemuck::cast(at[2 * i]),
-                    bytemuck::cast(at[2 * i + 1]),
-                );
-                (bytemuck::cast(x), bytemuck::cast(y))
-            } else {
-                (at[0], at[0])
-            };
-            step_rule::<S, T, FAST>(s, &mut e, &mut ea, o, oa);
-            v[i] = e;
-            at[i] = ea;
-        }
-        m /= 2;
+    if K >= 8 {
+        pow2_stage::<S, T, K, IDX, FAST>(s, &mut v, &mut at, plan, one, 2);
+    }
+    if K >= 16 {
+        pow2_stage::<S, T, K, IDX, FAST>(s, &mut v, &mut at, plan, one, 3);
     }
     (v[0], at[0])
+}
+
+/// Stage `stage` of [`pow2_reduce`]: the `K >> stage` vectors (and their indices) paired and
+/// reduced into the first half of `v` (and `at`).
+#[inline(always)]
+fn pow2_stage<S: Simd, T: Element, const K: usize, const IDX: bool, const FAST: bool>(
+    s: S,
+    v: &mut [T::V<S>; K],
+    at: &mut [T::U<S>; K],
+    plan: &Pow2Plan<S, T, K>,
+    one: T::U<S>,
+    stage: usize,
+) {
+    for i in 0..(K >> stage) / 2 {
+        let (mut e, o) = split_pair::<S, T, K>(s, plan, stage, v[2 * i], v[2 * i + 1]);
+        let (mut ea, oa) = if stage == 0 {
+            (plan.first[i], T::u_add(s, plan.first[i], one))
+        } else if IDX {
+            split_pair_u::<S, T, K>(s, plan, stage, at[2 * i], at[2 * i + 1])
+        } else {
+            (at[0], at[0])
+        };
+        step_rule::<S, T, FAST>(s, &mut e, &mut ea, o, oa);
+        v[i] = e;
+        at[i] = ea;
+    }
 }
 
 /// The largest `k` of [`interleaved_chain`].
