@@ -166,6 +166,39 @@ pub fn split_blocks<S: pulp::Simd, T: crate::Element>(
     }
 }
 
+/// The inverse of [`split_in_block`]: per 128-bit block, `([e0, o0, e1, o1], [e2, o2, e3,
+/// o3])` for `f32`, `([e0, o0], [e1, o1])` for `f64`. Only where [`has_split_even_odd`].
+#[inline(always)]
+pub fn zip_in_block<S: pulp::Simd, T: crate::Element>(
+    e: T::V<S>,
+    o: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::zip_in_block::<S, T>(e, o)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (e, o);
+        unreachable!("no in-block zip on this architecture")
+    }
+}
+
+/// The inverse of [`split_blocks`]: by 128-bit blocks, `([E0, O0, E1, O1], [E2, O2, E3, O3])`
+/// on AVX-512, `([E0, O0], [E1, O1])` on AVX2. Only where [`has_split_even_odd`].
+#[inline(always)]
+pub fn zip_blocks<S: pulp::Simd, T: crate::Element>(e: T::V<S>, o: T::V<S>) -> (T::V<S>, T::V<S>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::zip_blocks::<S, T>(e, o)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (e, o);
+        unreachable!("no block zip on this architecture")
+    }
+}
+
 /// The inverse of [`split_even_odd`]: `(e, o)` zipped into `[e0, o0, e1, o1, ..]` (first
 /// vector) and its second half. Only called when [`has_split_even_odd`] is true.
 #[inline(always)]

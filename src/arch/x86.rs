@@ -220,6 +220,66 @@ pub fn split_blocks<S: Simd, T: Element>(a: T::V<S>, b: T::V<S>) -> (T::V<S>, T:
     }
 }
 
+/// See [`crate::arch::zip_in_block`]: `vunpcklps`/`vunpckhps` (`vunpcklpd`/`vunpckhpd`), on
+/// 512 or 256 bits.
+#[inline(always)]
+pub fn zip_in_block<S: Simd, T: Element>(e: T::V<S>, o: T::V<S>) -> (T::V<S>, T::V<S>) {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let is_v3 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>();
+    let f32_ = size_of::<T>() == 4;
+    // SAFETY: as in `split_even_odd`.
+    unsafe {
+        if is_v4 && f32_ {
+            let (e, o): (__m512, __m512) = (tc(&e), tc(&o));
+            (tc(&_mm512_unpacklo_ps(e, o)), tc(&_mm512_unpackhi_ps(e, o)))
+        } else if is_v4 {
+            let (e, o): (__m512d, __m512d) = (tc(&e), tc(&o));
+            (tc(&_mm512_unpacklo_pd(e, o)), tc(&_mm512_unpackhi_pd(e, o)))
+        } else if is_v3 && f32_ {
+            let (e, o): (__m256, __m256) = (tc(&e), tc(&o));
+            (tc(&_mm256_unpacklo_ps(e, o)), tc(&_mm256_unpackhi_ps(e, o)))
+        } else if is_v3 {
+            let (e, o): (__m256d, __m256d) = (tc(&e), tc(&o));
+            (tc(&_mm256_unpacklo_pd(e, o)), tc(&_mm256_unpackhi_pd(e, o)))
+        } else {
+            unreachable!("zip_in_block on a token without it")
+        }
+    }
+}
+
+/// See [`crate::arch::zip_blocks`]. AVX-512: `vpermt2ps` by 128-bit blocks; AVX2:
+/// `vperm2f128` `0x20`/`0x31`.
+#[inline(always)]
+pub fn zip_blocks<S: Simd, T: Element>(e: T::V<S>, o: T::V<S>) -> (T::V<S>, T::V<S>) {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    let is_v3 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V3>();
+    // SAFETY: as in `split_even_odd`; block moves are the same for any lane type.
+    unsafe {
+        if is_v4 {
+            let (e, o): (__m512, __m512) = (tc(&e), tc(&o));
+            let lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+            let hi =
+                _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+            (
+                tc(&_mm512_permutex2var_ps(e, lo, o)),
+                tc(&_mm512_permutex2var_ps(e, hi, o)),
+            )
+        } else if is_v3 {
+            let (e, o): (__m256, __m256) = (tc(&e), tc(&o));
+            (
+                tc(&_mm256_permute2f128_ps::<0x20>(e, o)),
+                tc(&_mm256_permute2f128_ps::<0x31>(e, o)),
+            )
+        } else {
+            unreachable!("zip_blocks on a token without it")
+        }
+    }
+}
+
 /// See [`crate::arch::zip_even_odd`]. AVX-512: `vpermt2ps`/`vpermt2pd`; AVX2: in-lane unpacks,
 /// then 128-bit halves combined.
 #[inline(always)]

@@ -30,7 +30,8 @@
 //!
 //! Backward: planar overwrite by compare + select per plane (four, then two, planes per load
 //! where the planes share an alignment; two when accumulating); interleaved overwrite by zipping planes in registers (`k` = 2,
-//! 4, 8, 16 below `lanes`; at `k` = 8 of 16 lanes by permutes from `dy` and the indices), or
+//! 4, 8, 16 below `lanes`, undoing the forward's splits: `Pow2Unzip`; at `k` = 8 of 16 lanes
+//! by permutes from `dy` and the indices), or
 //! two broadcasts per group (`k >= lanes`), else a scalar scatter after zeroing. Accumulate
 //! mode: planar `k <= 16` (`f64`: 4) and interleaved `k` = 1, 2, 4, 8 below `lanes` read
 //! each vector of `dx` and add `dy` where the position is the index (interleaved: `dy` and the
@@ -764,6 +765,98 @@ fn pow2_stage<S: Simd, T: Element, const K: usize, const IDX: bool, const FAST: 
         step_rule::<S, T, FAST>(s, &mut e, &mut ea, o, oa);
         v[i] = e;
         at[i] = ea;
+    }
+}
+
+/// Backward's inverse of [`Pow2Plan`]: `K` planes (plane `j`: piece `j` of `lanes` groups)
+/// to the `K` vectors of those groups in the interleaved layout, undoing the plan's splits as
+/// a whole transposition. The forward splits of a stage, keeping both halves, send a chunk of
+/// `m` vectors to its `m / 2` earlier halves then its `m / 2` later ones; after all stages,
+/// slot `r` holds plane `bit_reverse(r)` ([`Pow2Unzip::plane_in`]). Undone from the last
+/// stage to the first, by the inverse of each split: in-lane unpacks for
+/// [`Split::InBlock`], block moves for [`Split::Blocks`], inverse tables for
+/// [`Split::Permute`], [`crate::arch::zip_even_odd`] for [`Split::EvenOdd`]. Only for
+/// `K <= lanes`.
+struct Pow2Unzip<S: Simd, T: Element, const K: usize> {
+    /// The inverse of the plan's [`Split::Permute`] tables: lane `l` of the first (second)
+    /// output is lane `tables.0[l]` (`tables.1[l]`) of `e ++ o`.
+    tables: (T::U<S>, T::U<S>),
+}
+
+impl<S: Simd, T: Element, const K: usize> Pow2Unzip<S, T, K> {
+    #[inline(always)]
+    fn new(s: S) -> Self {
+        let lanes = T::lanes::<S>();
+        assert!(K <= lanes);
+        let plan = Pow2Plan::<S, T, K>::new(s);
+        let mut inv = [T::u_splat(s, 0); 2];
+        if Pow2Plan::<S, T, K>::splits().contains(&Split::Permute) {
+            let fwd = [plan.tables.0, plan.tables.1];
+            let fwd: &[T::ULane] = bytemuck::cast_slice(&fwd);
+            let inv: &mut [T::ULane] = bytemuck::cast_slice_mut(&mut inv);
+            // Output lane `x` of `e ++ o` came from source lane `fwd[x]` of `a ++ b`.
+            for (x, &src) in fwd.iter().enumerate() {
+                let src: u64 = src.into();
+                inv[src as usize] = T::ULane::from(x as u32);
+            }
+        }
+        Pow2Unzip {
+            tables: (inv[0], inv[1]),
+        }
+    }
+
+    /// The plane that goes into slot `r`: `r` bit-reversed over `log2 K` bits.
+    #[inline(always)]
+    fn plane_in(r: usize) -> usize {
+        let bits = K.trailing_zeros();
+        if bits == 0 {
+            r
+        } else {
+            r.reverse_bits() >> (usize::BITS - bits)
+        }
+    }
+
+    /// The planes (slot `r` holding plane [`Self::plane_in`]`(r)`) to the interleaved vectors,
+    /// in order.
+    #[inline(always)]
+    fn planes_to_groups(&self, s: S, mut v: [T::V<S>; K]) -> [T::V<S>; K] {
+        // One call per stage with a literal `stage`, last stage first (see `pow2_reduce`).
+        if K >= 16 {
+            self.unzip_stage(s, &mut v, 3);
+        }
+        if K >= 8 {
+            self.unzip_stage(s, &mut v, 2);
+        }
+        if K >= 4 {
+            self.unzip_stage(s, &mut v, 1);
+        }
+        self.unzip_stage(s, &mut v, 0);
+        v
+    }
+
+    /// Undoes stage `stage`: in each chunk of `m = K >> stage` slots, the pair (`i`,
+    /// `m / 2 + i`) becomes slots `2 i` and `2 i + 1`.
+    #[inline(always)]
+    fn unzip_stage(&self, s: S, v: &mut [T::V<S>; K], stage: usize) {
+        let m = K >> stage;
+        let w = *v;
+        for c in (0..K).step_by(m) {
+            for i in 0..m / 2 {
+                let (e, o) = (w[c + i], w[c + m / 2 + i]);
+                let (a, b) = match Pow2Plan::<S, T, K>::splits()[stage] {
+                    Split::EvenOdd => crate::arch::zip_even_odd::<S, T>(s, e, o),
+                    Split::InBlock => crate::arch::zip_in_block::<S, T>(e, o),
+                    Split::Blocks => crate::arch::zip_blocks::<S, T>(e, o),
+                    Split::Vertical => (e, o),
+                    Split::Permute => (
+                        crate::arch::permute2::<S, T>(e, self.tables.0, o),
+                        crate::arch::permute2::<S, T>(e, self.tables.1, o),
+                    ),
+                };
+                v[c + 2 * i] = a;
+                v[c + 2 * i + 1] = b;
+            }
+        }
     }
 }
 
@@ -1811,8 +1904,10 @@ fn backward_interleaved_pow2<
     // the indices by two one-source permutes (`vpermt2ps` with both sources the same), a
     // compare and a select: 4 operations per vector instead of 5 (compare, select and three
     // perfect shuffles). 64 Ki `f32`: 63 -> 78 GB/s (0.58x -> 0.68x memcpy); at `K` = 4 both
-    // ways measured the same (4 operations each), so the shuffles stay there. `pick[j]` holds
-    // the group of each lane of output vector `j`, `pos` its position in the group.
+    // ways measured the same (4 operations each), so the shuffles stay there. Against
+    // `Pow2Unzip` (8 permutes and 16 in-lane unpacks per 8 vectors), 78 against 74 GB/s (three
+    // alternating runs). `pick[j]` holds the group of each lane of output vector `j`, `pos` its
+    // position in the group.
     let by_permutes = K == 8 && lanes == 16 && crate::arch::has_permute2::<S>();
     let per = lanes / K;
     let pick: [T::U<S>; K] = core::array::from_fn(|j| {
@@ -1867,15 +1962,23 @@ fn backward_interleaved_pow2<
         }
         g += lanes;
     }
-    while !ACC && g + lanes <= groups {
+    let unzip = if ACC || by_permutes {
+        None
+    } else {
+        Some(Pow2Unzip::<S, T, K>::new(s))
+    };
+    while let Some(unzip) = &unzip
+        && g + lanes <= groups
+    {
         let d = T::load(s, T::as_simd::<S>(&dy[g..g + lanes]).0[0]);
         let iv = load_indices::<S, T, I>(s, &indices[g..g + lanes]);
         let mut v = [zero; K];
-        for (j, p) in v.iter_mut().enumerate() {
+        for (r, p) in v.iter_mut().enumerate() {
+            let j = Pow2Unzip::<S, T, K>::plane_in(r);
             *p = T::v_select(s, T::u_eq(s, iv, T::u_splat(s, j as u64)), d, zero);
         }
         let out = &mut dx[g * K..(g + lanes) * K];
-        for (j, &x) in zip_planes::<S, T, K>(s, v).iter().enumerate() {
+        for (j, &x) in unzip.planes_to_groups(s, v).iter().enumerate() {
             put::<S, T>(s, &mut out[j * lanes..], x, nt);
         }
         g += lanes;
@@ -2327,5 +2430,66 @@ impl<'a, T: Element, I: MaxoutIndex> crate::parallel::Split for MaxoutBackwardKe
                 whole_bytes,
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`Pow2Unzip::planes_to_groups`] against a plain transposition, for one `T` and `K` on
+    /// the token it runs on (where `K <= lanes` and the token has the splits).
+    struct UnzipCheck<T, const K: usize>(core::marker::PhantomData<T>);
+
+    impl<T: Element, const K: usize> WithSimd for UnzipCheck<T, K> {
+        type Output = bool;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, s: S) -> bool {
+            let lanes = T::lanes::<S>();
+            if K > lanes || !crate::arch::has_split_even_odd::<S, T>() {
+                return false;
+            }
+            // Block position `p` (group `p / K`, piece `p % K`) holds the value `p + 1`.
+            let block: Vec<T> = (0..K * lanes)
+                .map(|p| T::from_f64((p + 1) as f64))
+                .collect();
+            let mut planes = [T::v_splat(s, T::ZERO); K];
+            for (r, v) in planes.iter_mut().enumerate() {
+                let j = Pow2Unzip::<S, T, K>::plane_in(r);
+                let plane: Vec<T> = (0..lanes).map(|g| block[g * K + j]).collect();
+                *v = T::partial_load(s, &plane);
+            }
+            let out = Pow2Unzip::<S, T, K>::new(s).planes_to_groups(s, planes);
+            let mut got = vec![T::ZERO; K * lanes];
+            for (i, &v) in out.iter().enumerate() {
+                T::partial_store(s, &mut got[i * lanes..(i + 1) * lanes], v);
+            }
+            let bits = |x: &[T]| x.iter().map(|v| v.to_f64()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&block), "{} K={K} lanes={lanes}", T::NAME);
+            true
+        }
+    }
+
+    /// Every plan of the backward zip, on every x86 token this CPU has (`Blocks` stages run
+    /// only here: `K` = 16 for `f32` on AVX-512, 8 for `f64` on AVX-512 and `f32` on AVX2).
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn unzip_inverts_every_plan() {
+        fn all<T: Element, S: Simd + Copy>(s: S) -> usize {
+            let mut ran = 0;
+            ran += s.vectorize(UnzipCheck::<T, 2>(Default::default())) as usize;
+            ran += s.vectorize(UnzipCheck::<T, 4>(Default::default())) as usize;
+            ran += s.vectorize(UnzipCheck::<T, 8>(Default::default())) as usize;
+            ran += s.vectorize(UnzipCheck::<T, 16>(Default::default())) as usize;
+            ran
+        }
+        if let Some(s) = pulp::x86::V4::try_new() {
+            assert_eq!(all::<f32, _>(s), 4);
+            assert_eq!(all::<f64, _>(s), 3);
+        }
+        if let Some(s) = pulp::x86::V3::try_new() {
+            assert_eq!(all::<f32, _>(s), 3);
+            assert_eq!(all::<f64, _>(s), 2);
+        }
     }
 }
