@@ -691,7 +691,7 @@ fn split_pair<S: Simd, T: Element, const K: usize>(
     a: T::V<S>,
     b: T::V<S>,
 ) -> (T::V<S>, T::V<S>) {
-    // (`splits()`, not the copy in `plan`: a constant once monomorphised, so the `match` folds.)
+    // (`splits()` is a constant once monomorphised and `stage` a literal: the `match` folds.)
     match Pow2Plan::<S, T, K>::splits()[stage] {
         Split::EvenOdd => crate::arch::split_even_odd::<S, T>(s, a, b),
         Split::InBlock => crate::arch::split_in_block::<S, T>(a, b),
