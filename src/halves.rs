@@ -36,6 +36,10 @@
 //!   mask, ReLU backward from the mask, maxout forward (planar, interleaved `k` = 2, 4, 8, 16)
 //!   and maxout backward (planar; interleaved `k` = 2, 4, 8) on AVX-512 only (order keys, see `kernels::maxout16`); AVX2
 //!   and NEON widen for those.
+//! - Leaky ReLU and PReLU backward (from `z`, from the output, from the mask) on AVX-512: the
+//!   side of 0 is taken on the 16-bit lanes (`linear16`) and `dy`'s bits are selected there
+//!   (`select16`), so only `dy` is widened and only the product `a * dy` is rounded (half the
+//!   conversions of the widened rule for `f16`).
 //! - AVX2: the conversions as on AVX-512, with F16C for `f16` (part of x86-64-v3; the AVX2
 //!   backend requires it) and integer rounding for `bf16`.
 //! - NEON: `f16` through `fcvtl`/`fcvtn` (the same quiet-bit fix as x86), `bf16` by shifts and
@@ -1066,6 +1070,69 @@ pub(crate) fn relu_grad16<S: Simd, T: Element>(
         }
     }
     let _ = (right, z, dy);
+    None
+}
+
+/// The lanes of a stored vector `z` of the half format `T` on the linear side of leaky ReLU
+/// and PReLU backward (AVX-512 only), bit `l` for lane `l`: `z > 0`, i.e. `z` in `[1, inf]`, or
+/// with `right` `z >= 0`, also `+0` and `-0`. NaNs are on neither side of 0, so not linear
+/// (they take the product, as in the widened rule). No conversion. `None` for other tokens or
+/// element types.
+#[inline(always)]
+pub(crate) fn linear16<S: Simd, T: Element>(right: bool, z: T::SV<S>) -> Option<u64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::{size_of, transmute_copy as tc};
+        if !T::NATIVE
+            && TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+            && size_of::<T::SV<S>>() == 64
+        {
+            let inf = inf_bits::<T>() as i16;
+            // SAFETY: `S` is `V4` (AVX-512 F/BW present, in its region); the stored vector of
+            // a half format is `u16x32`, 64 bytes like `__m512i` (checked).
+            unsafe {
+                let z: __m512i = tc(&z);
+                // `z - 1 < inf` (unsigned): `z` in `[1, inf]`.
+                let d = _mm512_sub_epi16(z, _mm512_set1_epi16(1));
+                let mut linear = _mm512_cmplt_epu16_mask(d, _mm512_set1_epi16(inf));
+                if right {
+                    // `z << 1 == 0`: `+0` or `-0`.
+                    linear |=
+                        _mm512_testn_epi16_mask(_mm512_add_epi16(z, z), _mm512_add_epi16(z, z));
+                }
+                return Some(u64::from(linear));
+            }
+        }
+    }
+    let _ = (right, z);
+    None
+}
+
+/// `pass ? a : b` per lane on stored vectors of the half format `T`, `pass` bit `l` for lane
+/// `l` (AVX-512 only: one masked move). `None` for other tokens or element types.
+#[inline(always)]
+pub(crate) fn select16<S: Simd, T: Element>(
+    pass: u64,
+    a: T::SV<S>,
+    b: T::SV<S>,
+) -> Option<T::SV<S>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        use core::mem::{size_of, transmute_copy as tc};
+        if !T::NATIVE
+            && TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>()
+            && size_of::<T::SV<S>>() == 64
+        {
+            // SAFETY: as in `linear16`.
+            unsafe {
+                let (a, b): (__m512i, __m512i) = (tc(&a), tc(&b));
+                return Some(tc(&_mm512_mask_mov_epi16(b, pass as __mmask32, a)));
+            }
+        }
+    }
+    let _ = (pass, a, b);
     None
 }
 

@@ -77,6 +77,29 @@ fn leaky_grad<S: Simd, T: Element, const RIGHT: bool>(
     T::v_select(s, linear, dy, T::v_mul(s, a, dy))
 }
 
+/// [`leaky_grad`] on stored vectors: for the half formats on AVX-512, the side of 0 is taken on
+/// the 16-bit lanes of `z` and `dy`'s bits are selected there, so that only `dy` is widened
+/// (quieting: a NaN `dy` reaches the result only through the product, which quiets it) and
+/// only the product is rounded. The same bits as the widened rule.
+#[inline(always)]
+fn leaky_grad_stored<S: Simd, T: Element, const RIGHT: bool>(
+    s: S,
+    z: T::SV<S>,
+    dy: T::SV<S>,
+    a: T::V<S>,
+) -> T::SV<S> {
+    if let Some(linear) = crate::halves::linear16::<S, T>(RIGHT, z) {
+        let product = T::store_quiet(s, T::v_mul(s, a, T::load_quieting(s, dy)));
+        if let Some(dx) = crate::halves::select16::<S, T>(linear, dy, product) {
+            return dx;
+        }
+    }
+    T::store(
+        s,
+        leaky_grad::<S, T, RIGHT>(s, T::load(s, z), T::load(s, dy), a),
+    )
+}
+
 /// Leaky ReLU backward with a scalar slope.
 #[derive(Clone, Copy)]
 pub struct LeakyReluGrad<A, const RIGHT: bool> {
@@ -93,6 +116,10 @@ impl<T: Element, const RIGHT: bool> Grad<T, 0> for LeakyReluGrad<T::Slope, RIGHT
     fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, _: [T::V<S>; 0]) -> T::V<S> {
         leaky_grad::<S, T, RIGHT>(s, z, dy, T::v_splat_slope(s, self.a))
     }
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, z: T::SV<S>, dy: T::SV<S>, _: [T::V<S>; 0]) -> T::SV<S> {
+        leaky_grad_stored::<S, T, RIGHT>(s, z, dy, T::v_splat_slope(s, self.a))
+    }
 }
 
 /// PReLU input-gradient lane rule: the slope of each lane is the extra stream.
@@ -107,6 +134,10 @@ impl<T: Element, const RIGHT: bool> Grad<T, 1> for PreluGrad<RIGHT> {
     #[inline(always)]
     fn simd<S: Simd>(self, s: S, z: T::V<S>, dy: T::V<S>, [a]: [T::V<S>; 1]) -> T::V<S> {
         leaky_grad::<S, T, RIGHT>(s, z, dy, a)
+    }
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, z: T::SV<S>, dy: T::SV<S>, [a]: [T::V<S>; 1]) -> T::SV<S> {
+        leaky_grad_stored::<S, T, RIGHT>(s, z, dy, a)
     }
 }
 

@@ -161,6 +161,23 @@ impl<T: Element> FromMaskRule<T> for LeakyReluFromMask {
     fn simd<S: Simd>(self, s: S, pass: T::M<S>, dy: T::V<S>, a: T::V<S>) -> T::V<S> {
         T::v_select(s, pass, dy, T::v_mul(s, a, dy))
     }
+    #[inline(always)]
+    fn simd_stored<S: Simd>(self, s: S, pass: u64, dy: T::SV<S>, a: T::V<S>) -> T::SV<S> {
+        // The half formats on AVX-512: `dy`'s bits selected on the 16-bit lanes, so that only
+        // the product is rounded (a NaN `dy` reaches it only through the product, which quiets
+        // it: the quieting load and quiet store give the same bits).
+        let product = T::store_quiet(s, T::v_mul(s, a, T::load_quieting(s, dy)));
+        match crate::halves::select16::<S, T>(pass, dy, product) {
+            Some(dx) => dx,
+            None => {
+                let m = T::bits_to_mask(s, pass);
+                T::store(
+                    s,
+                    <Self as FromMaskRule<T>>::simd(self, s, m, T::load(s, dy), a),
+                )
+            }
+        }
+    }
 }
 
 const fn side(right: bool) -> crate::Subgradient {
