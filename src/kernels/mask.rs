@@ -115,6 +115,20 @@ impl<T: Element, const RIGHT: bool> MaskRule<T> for LeakyReluMask<RIGHT> {
         // As `LeakyRelu`: a NaN `z` goes through the product, so every NaN result is quiet and
         // the quieting load / quiet store give the same bits (the mask bit of a NaN is the
         // same for a signalling NaN and its quieted form: neither compares).
+        //
+        // The half formats on AVX-512: the sides of 0 taken on the 16-bit lanes (no compare of
+        // the widened lanes, no packing of two masks into bits), and `z`'s bits selected there.
+        if let Some(gt) = crate::halves::linear16::<S, T>(false, z) {
+            let product = T::store_quiet(s, T::v_mul(s, a, T::load_quieting(s, z)));
+            if let Some(y) = crate::halves::select16::<S, T>(gt, z, product) {
+                let pass = if RIGHT {
+                    crate::halves::linear16::<S, T>(true, z).unwrap_or(gt)
+                } else {
+                    gt
+                };
+                return (y, pass);
+            }
+        }
         let (y, m) = <Self as MaskRule<T>>::simd(self, s, T::load_quieting(s, z), a);
         (T::store_quiet(s, y), T::mask_to_bits(s, m))
     }
