@@ -315,6 +315,26 @@ pub fn permute2<S: pulp::Simd, T: crate::Element>(a: T::V<S>, idx: T::U<S>, b: T
     }
 }
 
+/// Maxout backward (overwrite) at `k = K` (8 or 16) on one vector of `dy` by zero-masked
+/// permutes from a one-hot mask of the indices (AVX-512 only; see `x86::expand_one_hot`). Only
+/// called when [`has_permute2`] and `T` is `f32` or `f64`.
+#[inline(always)]
+pub fn expand_one_hot<S: pulp::Simd, T: crate::Element, const K: usize>(
+    d: T::V<S>,
+    iv: T::U<S>,
+    pick: &[T::U<S>; K],
+) -> [T::V<S>; K] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::expand_one_hot::<S, T, K>(d, iv, pick)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (d, iv, pick);
+        unreachable!("no one-hot expansion on this architecture")
+    }
+}
+
 /// Whether some lane of `v` is NaN (a single mask test on every x86 backend).
 #[inline(always)]
 pub fn any_nan<S: pulp::Simd, T: crate::Element>(s: S, v: T::V<S>) -> bool {

@@ -403,6 +403,72 @@ pub fn permute2<S: Simd, T: Element>(a: T::V<S>, idx: T::U<S>, b: T::V<S>) -> T:
     }
 }
 
+/// Maxout backward (overwrite) at `k = K` (8 or 16) on one vector of `dy`, 16 groups of `f32`
+/// or 8 of `f64` (AVX-512: `S` is `V4`; only called when [`has_permute2`] is true): lane `l` of
+/// output vector `j` is `d[pick[j][l]]` where its position in its group is the index
+/// `iv[pick[j][l]]` of that group, else `+0`. The hits are one one-hot mask, `K` bits per group
+/// (`1 << iv[g]` by a shift, narrowed to bytes or words by one `vpmov*`, moved to general
+/// registers), and each output vector is one zero-masked permute under its lanes' bits of it. `pick[j][l]`
+/// must be `(j lanes + l) / K` and every index below `K` (the caller validated them).
+#[inline(always)]
+pub fn expand_one_hot<S: Simd, T: Element, const K: usize>(
+    d: T::V<S>,
+    iv: T::U<S>,
+    pick: &[T::U<S>; K],
+) -> [T::V<S>; K] {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    assert!(has_permute2::<S>() && T::NATIVE && size_of::<T::V<S>>() == 64);
+    assert!(K == 8 || K == 16);
+    // SAFETY: `S` is `V4` (asserted; AVX-512 F/BW/DQ/VL checked when the token was made), in
+    // whose region this inlines; `T` is `f32` or `f64` (native, asserted) with 64-byte
+    // vectors (asserted), so every transmute is between 64-byte vectors.
+    unsafe {
+        // The one-hot mask, bit `g K + p` for position `p` of group `g`, in general registers
+        // (`vmovq`/`vpextrq`: a round trip through memory measured slower), 64 bits a word.
+        let mut w = [0u64; 4];
+        if size_of::<T>() == 4 {
+            let one_hot = _mm512_sllv_epi32(_mm512_set1_epi32(1), tc(&iv));
+            let (lo, hi) = if K == 8 {
+                (_mm512_cvtepi32_epi8(one_hot), _mm_setzero_si128())
+            } else {
+                let x = _mm512_cvtepi32_epi16(one_hot);
+                (_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x))
+            };
+            w = [
+                _mm_cvtsi128_si64(lo) as u64,
+                _mm_extract_epi64::<1>(lo) as u64,
+                _mm_cvtsi128_si64(hi) as u64,
+                _mm_extract_epi64::<1>(hi) as u64,
+            ];
+        } else {
+            let one_hot = _mm512_sllv_epi64(_mm512_set1_epi64(1), tc(&iv));
+            let x = if K == 8 {
+                _mm512_cvtepi64_epi8(one_hot)
+            } else {
+                _mm512_cvtepi64_epi16(one_hot)
+            };
+            w[0] = _mm_cvtsi128_si64(x) as u64;
+            if K == 16 {
+                w[1] = _mm_extract_epi64::<1>(x) as u64;
+            }
+        }
+        let lanes = 64 / size_of::<T>();
+        let mut out: [T::V<S>; K] = tc(&[d; K]);
+        // (A loop, not `array::from_fn`: closures do not inherit the target features.)
+        for (j, o) in out.iter_mut().enumerate() {
+            let bit = j * lanes;
+            let m = w[bit / 64] >> (bit % 64);
+            *o = if size_of::<T>() == 4 {
+                tc(&_mm512_maskz_permutexvar_ps(m as u16, tc(&pick[j]), tc(&d)))
+            } else {
+                tc(&_mm512_maskz_permutexvar_pd(m as u8, tc(&pick[j]), tc(&d)))
+            };
+        }
+        out
+    }
+}
+
 /// Whether some lane of `v` is NaN, by `vcmpps` + `vmovmskps` on AVX2 (pulp's generic mask
 /// test scans the lanes one by one there); `None` for other tokens (the caller's generic test
 /// is already a single mask test on AVX-512).

@@ -1519,7 +1519,9 @@ impl<T: Element, I: MaxoutIndex> WithSimd for MaxoutBackwardKernel<'_, T, I> {
                 let mut dx = PlanesMut::new(dx, 1);
                 backward_planar::<S, T, I, false>(s, dy, indices, k, &mut dx, large)
             }
-            (MaxoutGrad::Interleaved(dx), MaxoutGradMode::Overwrite) if k >= T::lanes::<S>() => {
+            (MaxoutGrad::Interleaved(dx), MaxoutGradMode::Overwrite)
+                if k >= T::lanes::<S>() && !one_hot_backward::<S, T>(k, false) =>
+            {
                 backward_interleaved_large::<S, T, I>(s, dy, indices, k, dx, large)
             }
             (MaxoutGrad::Interleaved(dx), MaxoutGradMode::Overwrite)
@@ -1849,6 +1851,20 @@ fn backward_interleaved_large<S: Simd, T: Element, I: MaxoutIndex>(
     }
 }
 
+/// Whether interleaved backward at `k` takes the one-hot path of [`backward_interleaved_pow2`]
+/// (AVX-512, overwrite): `f32` at `k` = 8 and `f64` at `k` = 16, where it measured faster.
+/// Alternating runs against `477d34e`, 64 Ki, median GB/s: `f32` `k` = 8 79 -> 91 (against
+/// its permutes from `dy`), `f64` `k` = 16 72 -> 85 (against [`backward_interleaved_large`]);
+/// slower at `f32` `k` = 16 (74 against 98) and `f64` `k` = 8 (92 against 96), where
+/// [`backward_interleaved_large`]'s one compare and select per vector stays.
+#[inline(always)]
+fn one_hot_backward<S: Simd, T: Element>(k: usize, acc: bool) -> bool {
+    let bytes = size_of::<T>();
+    !acc && T::NATIVE
+        && (k == 8 && bytes == 4 || k == 16 && bytes == 8)
+        && crate::arch::has_permute2::<S>()
+}
+
 /// Interleaved backward with `k = K` (a power of two `<= 16`), `lanes` groups at a time.
 /// Overwrite: the `K` planes `indices == j ? dy : +0` zipped in registers into `K` vectors of
 /// `dx`, streamed when the whole `dx` is `large`. Accumulate (`ACC`): `dy` and the indices
@@ -1870,8 +1886,12 @@ fn backward_interleaved_pow2<
     large: bool,
 ) -> usize {
     let lanes = T::lanes::<S>();
+    // Overwrite at `f32` `K` = 8 and `f64` `K` = 16 (AVX-512, see `one_hot_backward`): one
+    // zero-masked permute per output vector, its mask a lane's worth of bits of a one-hot mask
+    // of the block's indices (`arch::expand_one_hot`).
+    let one_hot = one_hot_backward::<S, T>(K, ACC);
     // (`pos` below, the position of each lane in its group, needs whole groups per vector.)
-    if !crate::arch::has_split_even_odd::<S, T>() || K > lanes {
+    if !crate::arch::has_split_even_odd::<S, T>() || K > lanes && !one_hot {
         return 0;
     }
     let groups = dy.len();
@@ -1900,7 +1920,8 @@ fn backward_interleaved_pow2<
             mode,
         );
     }
-    // At `K` = 8 with 16 lanes (`f32` on AVX-512), each output vector straight from `dy` and
+    // Accumulate at `K` = 8 with 16 lanes (`f32` on AVX-512; overwrite takes the one-hot path
+    // below), each output vector straight from `dy` and
     // the indices by two one-source permutes (`vpermt2ps` with both sources the same), a
     // compare and a select: 4 operations per vector instead of 5 (compare, select and three
     // perfect shuffles). 64 Ki `f32`: 63 -> 78 GB/s (0.58x -> 0.68x memcpy); at `K` = 4 both
@@ -1909,12 +1930,11 @@ fn backward_interleaved_pow2<
     // alternating runs). `pick[j]` holds the group of each lane of output vector `j`, `pos` its
     // position in the group.
     let by_permutes = K == 8 && lanes == 16 && crate::arch::has_permute2::<S>();
-    let per = lanes / K;
     let pick: [T::U<S>; K] = core::array::from_fn(|j| {
         let mut u = T::u_splat(s, 0);
         let l: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut u));
         for (x, o) in l.iter_mut().enumerate() {
-            *o = T::ULane::from((j * per + x / K) as u32);
+            *o = T::ULane::from(((j * lanes + x) / K) as u32);
         }
         u
     });
@@ -1927,6 +1947,16 @@ fn backward_interleaved_pow2<
         u
     };
     let mut g = g0;
+    while one_hot && g + lanes <= groups {
+        let d = T::load(s, T::as_simd::<S>(&dy[g..g + lanes]).0[0]);
+        let iv = load_indices::<S, T, I>(s, &indices[g..g + lanes]);
+        let x = crate::arch::expand_one_hot::<S, T, K>(d, iv, &pick);
+        let out = &mut dx[g * K..(g + lanes) * K];
+        for (j, &x) in x.iter().enumerate() {
+            put::<S, T>(s, &mut out[j * lanes..], x, nt);
+        }
+        g += lanes;
+    }
     while by_permutes && g + lanes <= groups {
         let d = T::load(s, T::as_simd::<S>(&dy[g..g + lanes]).0[0]);
         let iv: T::V<S> = bytemuck::cast(load_indices::<S, T, I>(s, &indices[g..g + lanes]));
@@ -1962,7 +1992,7 @@ fn backward_interleaved_pow2<
         }
         g += lanes;
     }
-    let unzip = if ACC || by_permutes {
+    let unzip = if ACC || by_permutes || one_hot {
         None
     } else {
         Some(Pow2Unzip::<S, T, K>::new(s))
