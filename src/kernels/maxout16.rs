@@ -233,9 +233,10 @@ pub fn backward_planar<S: Simd, T: Element, I: MaxoutIndex>(
 
 /// Interleaved overwrite backward with `k = K` (2, 4, 8 or 16) for groups
 /// `0 .. 32 * (dy.len() / 32)`: group `g` of `dx` is `dx[g * K ..][..K]`, `dy[g]` at
-/// `indices[g]` and `+0` elsewhere, on 16-bit lanes (a compare and a zero-masked move per
-/// piece, then `log2(K)` perfect shuffles). Returns the number of groups done (the caller
-/// writes the rest). Only when [`available`].
+/// `indices[g]` and `+0` elsewhere, on 16-bit lanes (`K` = 2, 4: a compare and a zero-masked
+/// move per piece, then `log2(K)` perfect shuffles; `K` = 8, 16: one zero-masked permute per
+/// output register under a one-hot mask of the indices). Returns the number of groups done
+/// (the caller writes the rest). Only when [`available`].
 #[inline(always)]
 pub fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize>(
     s: S,
@@ -255,11 +256,13 @@ pub fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: u
             // reads `dy[g..][..32]` and `indices[g..][..32]` and writes `dx[g * K..][..32 K]`,
             // inside since `g + 32 <= groups` (checked lengths above).
             unsafe {
-                x86::backward_pow2_block::<I, K>(
-                    dy.as_ptr().add(g).cast(),
-                    indices.as_ptr().add(g),
-                    dx.as_mut_ptr().add(g * K).cast(),
-                );
+                let (dy, ix) = (dy.as_ptr().add(g).cast(), indices.as_ptr().add(g));
+                let dx = dx.as_mut_ptr().add(g * K).cast();
+                if K >= 8 {
+                    x86::backward_one_hot_block::<I, K>(dy, ix, dx);
+                } else {
+                    x86::backward_pow2_block::<I, K>(dy, ix, dx);
+                }
             }
             g += x86::LANES;
         }
@@ -674,6 +677,67 @@ mod x86 {
             }
             for (i, x) in v.iter().enumerate() {
                 _mm512_storeu_si512(dx.add(32 * i).cast(), *x);
+            }
+        }
+    }
+
+    /// One block of 32 interleaved groups of `K` (8 or 16) pieces of maxout backward
+    /// (overwrite) by a one-hot mask: `1 << index` on each group's 16-bit lane (`vpsllvw`;
+    /// narrowed to bytes by `vpmovwb` at `K` = 8) is the block's mask of hits in output order,
+    /// so output register `j` (groups `32 j / K ..`) is one zero-masked `vpermw` of `dy` under
+    /// its 32 bits: `K` permutes per block instead of `K` compares, `K` masked moves and
+    /// `K log2(K) / 2 x 2` permutes of perfect shuffles ([`backward_pow2_block`]).
+    ///
+    /// # Safety
+    /// `dy[..32]`, `ix[..32]` readable (every index below `K`), `dx[..32 K]` writable;
+    /// AVX-512 F/BW.
+    #[inline(always)]
+    pub unsafe fn backward_one_hot_block<I: MaxoutIndex, const K: usize>(
+        dy: *const u16,
+        ix: *const I,
+        dx: *mut u16,
+    ) {
+        assert!(K == 8 || K == 16);
+        // SAFETY: the loads read `dy[..32]` and `ix[..32]`, the stores write `dx[32 j ..][..32]`
+        // for `j < K` (the caller's guarantee); `[u16; 32]` and `__m512i` are both 64 plain
+        // bytes (the transmute).
+        unsafe {
+            let d = _mm512_loadu_si512(dy.cast());
+            let one_hot = _mm512_sllv_epi16(_mm512_set1_epi16(1), load_indices16(ix));
+            // The mask in general registers, 64 bits (two output registers) a word.
+            let mut w = [0u64; 8];
+            let q = if K == 16 {
+                [
+                    _mm512_castsi512_si128(one_hot),
+                    _mm512_extracti32x4_epi32::<1>(one_hot),
+                    _mm512_extracti32x4_epi32::<2>(one_hot),
+                    _mm512_extracti32x4_epi32::<3>(one_hot),
+                ]
+            } else {
+                let bytes = _mm512_cvtepi16_epi8(one_hot);
+                let z = _mm_setzero_si128();
+                [
+                    _mm256_castsi256_si128(bytes),
+                    _mm256_extracti128_si256::<1>(bytes),
+                    z,
+                    z,
+                ]
+            };
+            for (i, x) in q.iter().enumerate().take(K / 4) {
+                w[2 * i] = _mm_cvtsi128_si64(*x) as u64;
+                w[2 * i + 1] = _mm_extract_epi64::<1>(*x) as u64;
+            }
+            // Lane `l` of output register `j` comes from group `32 j / K + l / K`.
+            let mut base = [0u16; 32];
+            for (l, b) in base.iter_mut().enumerate() {
+                *b = (l / K) as u16;
+            }
+            let base: __m512i = core::mem::transmute(base);
+            for j in 0..K {
+                let m = (w[j / 2] >> (32 * (j % 2))) as __mmask32;
+                let pick = _mm512_add_epi16(base, _mm512_set1_epi16((32 * j / K) as i16));
+                let x = _mm512_maskz_permutexvar_epi16(m, pick, d);
+                _mm512_storeu_si512(dx.add(32 * j).cast(), x);
             }
         }
     }
