@@ -34,7 +34,7 @@
 //! - Rules without arithmetic work on the 16-bit lanes, with no conversion at all: `relu`,
 //!   `abs` and ReLU backward (from `z` or from the output) on AVX-512 and AVX2; ReLU with its
 //!   mask, ReLU backward from the mask, maxout forward (planar, interleaved `k` = 2, 4, 8, 16)
-//!   and maxout backward (planar; interleaved `k` = 2, 4, 8) on AVX-512 only (order keys, see `kernels::maxout16`); AVX2
+//!   and maxout backward (planar; interleaved `k` = 2, 4, 8, 16) on AVX-512 only (order keys, see `kernels::maxout16`); AVX2
 //!   and NEON widen for those.
 //! - Leaky ReLU and PReLU backward (from `z`, from the output, from the mask) on AVX-512: the
 //!   side of 0 is taken on the 16-bit lanes (`linear16`) and `dy`'s bits are selected there

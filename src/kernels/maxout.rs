@@ -25,7 +25,7 @@
 //!   consecutive pieces, then a cross-lane reduction by (first NaN, greater, smaller index).
 //! - **the half formats**: on AVX-512, the planar layout and interleaved `k` = 2, 4, 8, 16 run
 //!   on their 16-bit lanes ([`super::maxout16`]), and so does backward overwrite (planar, and
-//!   interleaved `k` = 2, 4, 8); everything else widens blocks of groups to `f32` and runs the
+//!   interleaved `k` = 2, 4, 8, 16); everything else widens blocks of groups to `f32` and runs the
 //!   drivers above (`interleaved_via_f32`).
 //!
 //! Backward: planar overwrite by compare + select per plane (four, then two, planes per load
