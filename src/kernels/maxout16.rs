@@ -233,9 +233,9 @@ pub fn backward_planar<S: Simd, T: Element, I: MaxoutIndex>(
 
 /// Interleaved overwrite backward with `k = K` (2, 4, 8 or 16) for groups
 /// `0 .. 32 * (dy.len() / 32)`: group `g` of `dx` is `dx[g * K ..][..K]`, `dy[g]` at
-/// `indices[g]` and `+0` elsewhere, on 16-bit lanes (`K` = 2, 4: a compare and a zero-masked
-/// move per piece, then `log2(K)` perfect shuffles; `K` = 8, 16: one zero-masked permute per
-/// output register under a one-hot mask of the indices). Returns the number of groups done
+/// `indices[g]` and `+0` elsewhere, on 16-bit lanes (`K` = 2: a compare and a zero-masked
+/// move per piece, then a perfect shuffle; `K` = 4, 8, 16: one zero-masked permute per output
+/// register under a one-hot mask of the indices). Returns the number of groups done
 /// (the caller writes the rest). Only when [`available`].
 #[inline(always)]
 pub fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize>(
@@ -258,7 +258,7 @@ pub fn backward_interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: u
             unsafe {
                 let (dy, ix) = (dy.as_ptr().add(g).cast(), indices.as_ptr().add(g));
                 let dx = dx.as_mut_ptr().add(g * K).cast();
-                if K >= 8 {
+                if K >= 4 {
                     x86::backward_one_hot_block::<I, K>(dy, ix, dx);
                 } else {
                     x86::backward_pow2_block::<I, K>(dy, ix, dx);
@@ -681,9 +681,10 @@ mod x86 {
         }
     }
 
-    /// One block of 32 interleaved groups of `K` (8 or 16) pieces of maxout backward
+    /// One block of 32 interleaved groups of `K` (4, 8 or 16) pieces of maxout backward
     /// (overwrite) by a one-hot mask: `1 << index` on each group's 16-bit lane (`vpsllvw`;
-    /// narrowed to bytes by `vpmovwb` at `K` = 8) is the block's mask of hits in output order,
+    /// narrowed to bytes by `vpmovwb` at `K` = 8, two groups to a byte at `K` = 4) is the
+    /// block's mask of hits in output order,
     /// so output register `j` (groups `32 j / K ..`) is one zero-masked `vpermw` of `dy` under
     /// its 32 bits: `K` permutes per block instead of `K` compares, `K` masked moves and
     /// `K log2(K) / 2 x 2` permutes of perfect shuffles ([`backward_pow2_block`]).
@@ -697,7 +698,7 @@ mod x86 {
         ix: *const I,
         dx: *mut u16,
     ) {
-        assert!(K == 8 || K == 16);
+        assert!(K == 4 || K == 8 || K == 16);
         // SAFETY: the loads read `dy[..32]` and `ix[..32]`, the stores write `dx[32 j ..][..32]`
         // for `j < K` (the caller's guarantee); `[u16; 32]` and `__m512i` are both 64 plain
         // bytes (the transmute).
@@ -706,7 +707,13 @@ mod x86 {
             let one_hot = _mm512_sllv_epi16(_mm512_set1_epi16(1), load_indices16(ix));
             // The mask in general registers, 64 bits (two output registers) a word.
             let mut w = [0u64; 8];
-            let q = if K == 16 {
+            let q = if K == 4 {
+                // Two groups' 4 bits to a byte: the low word of each 32-bit lane, or'd with the
+                // high word shifted down to bit 4, then narrowed.
+                let x = _mm512_or_si512(one_hot, _mm512_srli_epi32::<12>(one_hot));
+                let z = _mm_setzero_si128();
+                [_mm512_cvtepi32_epi8(x), z, z, z]
+            } else if K == 16 {
                 [
                     _mm512_castsi512_si128(one_hot),
                     _mm512_extracti32x4_epi32::<1>(one_hot),
