@@ -965,6 +965,60 @@ fn forward_large_planar() {
     }
 }
 
+/// Inputs of `arch::STREAM_MIN_BYTES` and more: the interleaved fast paths prefetch ahead of
+/// their loads (up to the input's end), and outputs that large may be streamed where aligned.
+/// Both layouts at `k` = 2 and 16, a NaN near the end, values with indices and values only,
+/// outputs placed on a 64-byte boundary and one element past it.
+fn forward_large<T: TestElement>() {
+    let size = core::mem::size_of::<T>();
+    for (layout, k) in [
+        (MaxoutLayout::Interleaved, 2),
+        (MaxoutLayout::Interleaved, 16),
+        (MaxoutLayout::Planar, 2),
+    ] {
+        let mut rng = Rng(7);
+        let groups = rectifier::arch::STREAM_MIN_BYTES / size / k + 37;
+        let mut z: Vec<T> = clean_data(&mut rng, groups * k);
+        z[groups * k - 5] = T::specials()[0];
+        let want = reference_forward(&z, k, layout);
+        for r in simd_backends() {
+            let mut v = vec![T::ZERO; groups + 64];
+            let mut i = vec![0u32; groups + 64];
+            let av = (64 - v.as_ptr() as usize % 64) % 64 / size;
+            let ai = (64 - i.as_ptr() as usize % 64) % 64 / 4;
+            for (ov, oi) in [(av, ai), (av + 1, ai + 1), (av, ai + 1)] {
+                let ctx = format!(
+                    "{} large {layout:?} k={k} on {} offsets {ov}, {oi}",
+                    T::NAME,
+                    r.backend()
+                );
+                let (vo, io) = (&mut v[ov..ov + groups], &mut i[oi..oi + groups]);
+                r.maxout(&z, k, layout, vo, io).unwrap();
+                assert_bits_eq(vo, &want.0, &[], &ctx);
+                assert!(io == want.1, "{ctx}: indices");
+                vo.fill(T::ZERO);
+                r.maxout_values(&z, k, layout, vo).unwrap();
+                assert_bits_eq(vo, &want.0, &[], &format!("{ctx}, values only"));
+            }
+        }
+    }
+}
+
+#[test]
+fn forward_large_f32() {
+    forward_large::<f32>();
+}
+
+#[test]
+fn forward_large_f64() {
+    forward_large::<f64>();
+}
+
+#[test]
+fn forward_large_bf16() {
+    forward_large::<rectifier::bf16>();
+}
+
 /// Maxout backward writes `dx` of `arch::STREAM_MIN_BYTES` and more with streaming stores on
 /// x86 where its stores are vector-aligned (planar overwrite; interleaved overwrite at `k` = 8
 /// and 16 here, and at `k` = lanes; for the half formats on their 16-bit lanes): it must equal

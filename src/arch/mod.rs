@@ -346,3 +346,21 @@ pub fn any_nan<S: pulp::Simd, T: crate::Element>(s: S, v: T::V<S>) -> bool {
     }
     T::m_any(s, T::m_not(s, T::v_eq(s, v, v)))
 }
+
+/// A hint to bring the cache line holding `src[at]` into the caches (`prefetcht0`), or nothing
+/// when `at` is past the end of `src` or the architecture has none here. Never faults, changes
+/// no result.
+#[inline(always)]
+pub fn prefetch<T>(src: &[T], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if at < src.len() {
+        // SAFETY: `prefetcht0` is SSE, part of x86-64's baseline; it is a hint that never
+        // faults, and `at < src.len()` keeps the address inside `src` all the same.
+        unsafe {
+            use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(src.as_ptr().add(at).cast::<i8>())
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (src, at);
+}

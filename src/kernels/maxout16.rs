@@ -114,7 +114,11 @@ pub fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, con
         // SAFETY: `S` is `V4` (checked by `available`).
         let even_first = unsafe { x86::even_first::<K>() };
         let mut g = 0;
+        let far = super::maxout::far(z);
         while g + x86::LANES <= groups {
+            if far {
+                super::maxout::prefetch_ahead(z, g * K, (g + x86::LANES) * K);
+            }
             // SAFETY: `V4` as above; the block reads `z[g * K ..][..32 * K]`, inside since
             // `(g + 32) * K <= groups * K <= z.len()`, and writes `values[g..][..32]` and
             // `ix[g..][..32]`, inside (checked above).
