@@ -181,6 +181,7 @@ fn iota<S: Simd, T: Element>(s: S) -> T::U<S> {
 /// (plane `j` of group `g` at `z[j * stride + g]`): values to `values[g..]`, indices (when
 /// `IDX`) to `ix[g..]`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: bool>(
     s: S,
     z: &[T],
@@ -189,6 +190,7 @@ fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: b
     g: usize,
     values: &mut [T],
     ix: &mut [I],
+    out: Stores,
 ) {
     let lanes = T::lanes::<S>();
     assert!(k >= 1 && (k - 1) * stride + g + N * lanes <= z.len());
@@ -198,9 +200,9 @@ fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: b
     }
     for u in 0..N {
         let o = g + u * lanes;
-        store::<S, T>(s, &mut values[o..], best[u]);
+        out.values::<S, T>(s, &mut values[o..], best[u]);
         if IDX {
-            store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
+            out.indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
         }
     }
 }
@@ -298,6 +300,7 @@ const TILE_VECTORS: usize = 128;
 /// 4 Mi: 11.4 -> 15.4 GB/s, 16 Mi: 7.6 -> 8.3, 64 Mi: about 5 -> 6.8; slower in cache
 /// (64 Ki: 0.59x -> 0.50x memcpy) and at `k` = 8 (4 Mi: 27 -> 14.5 GB/s).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     s: S,
     z: &[T],
@@ -306,6 +309,7 @@ fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     g: usize,
     values: &mut [T],
     ix: &mut [I],
+    out: Stores,
 ) {
     let lanes = T::lanes::<S>();
     assert!(k >= 1 && (k - 1) * stride + g + TILE_VECTORS * lanes <= z.len());
@@ -316,9 +320,9 @@ fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     }
     for u in 0..TILE_VECTORS {
         let o = g + u * lanes;
-        store::<S, T>(s, &mut values[o..], best[u]);
+        out.values::<S, T>(s, &mut values[o..], best[u]);
         if IDX {
-            store_indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
+            out.indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
         }
     }
 }
@@ -389,9 +393,11 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     // Decided on the whole input (`k * stride` elements, a slice's length: no overflow, even for
     // a huge `k` with no groups), so a chunk takes the path the whole would.
     let whole_bytes = size_of::<T>() * (k * stride);
-    if k > 2 * PLANES_PER_PASS && whole_bytes >= crate::arch::STREAM_MIN_BYTES {
+    let large = whole_bytes >= crate::arch::STREAM_MIN_BYTES;
+    let out = Stores::new::<S, T, I, IDX>(large, &values[g..], if IDX { &ix[g..] } else { &[] });
+    if k > 2 * PLANES_PER_PASS && large {
         while g + TILE_VECTORS * lanes <= groups {
-            planar_tile::<S, T, I, IDX>(s, z, stride, k, g, values, ix);
+            planar_tile::<S, T, I, IDX>(s, z, stride, k, g, values, ix, out);
             g += TILE_VECTORS * lanes;
         }
     }
@@ -399,18 +405,19 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     // `k` = 8 (53 -> 63 GB/s, 64 Ki `f32`) and with 8 at `k` = 16 (45 -> 54).
     if k > MANY_PLANES && (size_of::<T::V<S>>() == 64 || k > 8) {
         while g + 8 * lanes <= groups {
-            planar_full::<S, T, I, 8, IDX>(s, z, stride, k, g, values, ix);
+            planar_full::<S, T, I, 8, IDX>(s, z, stride, k, g, values, ix, out);
             g += 8 * lanes;
         }
     }
     while g + UNROLL * lanes <= groups {
-        planar_full::<S, T, I, UNROLL, IDX>(s, z, stride, k, g, values, ix);
+        planar_full::<S, T, I, UNROLL, IDX>(s, z, stride, k, g, values, ix, out);
         g += UNROLL * lanes;
     }
     while g + lanes <= groups {
-        planar_full::<S, T, I, 1, IDX>(s, z, stride, k, g, values, ix);
+        planar_full::<S, T, I, 1, IDX>(s, z, stride, k, g, values, ix, out);
         g += lanes;
     }
+    out.fence();
     if g < groups {
         planar_partial::<S, T, I, IDX>(s, z, stride, k, g, groups - g, values, ix);
     }
@@ -486,6 +493,70 @@ pub(crate) fn prefetch_ahead<T>(z: &[T], from: usize, to: usize) {
     }
 }
 
+/// How a forward path writes its whole vectors of values and indices: plain stores, or
+/// streaming (non-temporal) stores, which skip the read-for-ownership of the output's lines, for
+/// an input of [`crate::arch::STREAM_MIN_BYTES`] and more (its outputs would not stay in cache
+/// anyway) on the ISAs that have them, each output only where its stores are vector-aligned.
+/// Indices stream only as the lane type itself (`u32` for `f32`). 64 Mi, AVX-512 (a shared
+/// Xeon), three alternating runs against the build before both, median x memcpy (glibc's copy
+/// streams too): `f32` planar `k` = 2/4/8/16 0.41/0.44/0.96/0.79 -> 0.71/0.78/1.10/0.94, `f64`
+/// planar `k` = 2 0.43 -> 0.75; `f32` interleaved 0.44/0.49/0.71/0.66 -> 0.75/0.67/0.91/0.91
+/// together with the prefetch of [`prefetch_ahead`]. No change at 64 Ki (not used there).
+#[derive(Clone, Copy)]
+struct Stores {
+    values: bool,
+    indices: bool,
+}
+
+impl Stores {
+    /// The stores for vectors written from `values[0]` and `ix[0]` on (then every `lanes`
+    /// elements), of a call whose input is `large`.
+    #[inline(always)]
+    fn new<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+        large: bool,
+        values: &[T],
+        ix: &[I],
+    ) -> Stores {
+        let can = large && crate::arch::can_stream::<S>();
+        let at = |p: usize, a: usize| p.is_multiple_of(a);
+        Stores {
+            values: can && at(values.as_ptr() as usize, size_of::<T::SV<S>>()),
+            indices: can
+                && IDX
+                && size_of::<I>() == size_of::<T::ULane>()
+                && at(ix.as_ptr() as usize, size_of::<T::U<S>>()),
+        }
+    }
+
+    /// Stores `v` to `out[..lanes]`.
+    #[inline(always)]
+    fn values<S: Simd, T: Element>(self, s: S, out: &mut [T], v: T::V<S>) {
+        put::<S, T>(s, out, v, self.values)
+    }
+
+    /// Stores the index vector `at` to `out` (`out.len() <= lanes`; streamed only when whole).
+    #[inline(always)]
+    fn indices<S: Simd, T: Element, I: MaxoutIndex>(self, out: &mut [I], at: T::U<S>) {
+        let bytes = size_of::<T::U<S>>();
+        if self.indices && out.len() == T::lanes::<S>() {
+            assert!(size_of_val(out) == bytes && (out.as_ptr() as usize).is_multiple_of(bytes));
+            // SAFETY: `indices` is only set where `arch::can_stream::<S>()`; the assert checks
+            // that `out` is exactly one aligned index vector (`I` is the lane type).
+            unsafe { crate::arch::stream::<S, T::U<S>>(out.as_mut_ptr().cast(), at) }
+        } else {
+            store_indices::<S, T, I>(out, at)
+        }
+    }
+
+    /// Orders the streaming stores before what follows (after the last of them).
+    #[inline(always)]
+    fn fence(self) {
+        if self.values || self.indices {
+            crate::arch::stream_fence();
+        }
+    }
+}
+
 /// Groups `g .. end` (whole vectors of `lanes` groups) of the interleaved layout with `k = K` (a
 /// power of two `<= 16`), reduced while they are transposed in registers. Returns the first
 /// group not done (`g` itself where the ISA has no in-register split).
@@ -523,6 +594,7 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
     let plan = Pow2Plan::<S, T, K>::new(s);
     let one = T::u_splat(s, 1);
     let far = far(z);
+    let out = Stores::new::<S, T, I, IDX>(far, &values[g..], if IDX { &ix[g..] } else { &[] });
     while g + lanes <= end {
         if far {
             prefetch_ahead(z, g * K, (g + lanes) * K);
@@ -542,12 +614,13 @@ fn interleaved_pow2<S: Simd, T: Element, I: MaxoutIndex, const K: usize, const I
         } else {
             pow2_reduce::<S, T, K, IDX, true>(s, v, &plan, one)
         };
-        store::<S, T>(s, &mut values[g..], best);
+        out.values::<S, T>(s, &mut values[g..], best);
         if IDX {
-            store_indices::<S, T, I>(&mut ix[g..g + lanes], at);
+            out.indices::<S, T, I>(&mut ix[g..g + lanes], at);
         }
         g += lanes;
     }
+    out.fence();
     g
 }
 
