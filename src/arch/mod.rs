@@ -364,3 +364,19 @@ pub fn prefetch<T>(src: &[T], at: usize) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (src, at);
 }
+
+/// Stores the 64-bit index lanes of `v` (each `< 2^32`) as `u32` to `out` (exactly one vector's
+/// lanes), in one narrowing instruction where the ISA has one; `false` (nothing written) where
+/// it has none here. For `f64`'s `u32` indices.
+#[inline(always)]
+pub fn narrow_indices<S: pulp::Simd, V: Copy>(out: &mut [u32], v: V) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::narrow_indices::<S, V>(out, v)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (out, v);
+        false
+    }
+}

@@ -490,3 +490,24 @@ pub fn any_nan<S: Simd, T: Element>(v: T::V<S>) -> Option<bool> {
         })
     }
 }
+
+/// See [`crate::arch::narrow_indices`]: AVX-512 `vpmovqd` (8 lanes). `false` for other tokens
+/// (nothing written): on AVX2 a `vpermd` of the even halves measured slower than lane by lane
+/// (64 Ki `f64` interleaved `k` = 4: 0.47x -> 0.43x memcpy).
+#[inline(always)]
+pub fn narrow_indices<S: Simd, V: Copy>(out: &mut [u32], v: V) -> bool {
+    use core::arch::x86_64::*;
+    use core::mem::transmute_copy as tc;
+    if TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>() && size_of::<V>() == 64 {
+        assert!(out.len() == 8);
+        // SAFETY: `S` is `V4` (AVX-512F, checked when the token was made); `V` is a 64-byte
+        // vector (checked); `out` holds 8 `u32`, the 32 bytes written (unaligned store).
+        unsafe {
+            let n = _mm512_cvtepi64_epi32(tc::<V, __m512i>(&v));
+            _mm256_storeu_si256(out.as_mut_ptr().cast(), n);
+        }
+        true
+    } else {
+        false
+    }
+}

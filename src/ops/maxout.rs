@@ -53,13 +53,15 @@ pub enum MaxoutGradMode {
     Accumulate,
 }
 
-mod private {
+pub(crate) mod private {
     use super::{Element, IndexedTable};
     use crate::ops::Entries;
 
     pub trait Sealed: Sized + 'static {
         /// The entry points of the maxout methods with `Self` indices, in `T`'s table.
         fn indexed<T: Element>(e: &'static Entries<T>) -> &'static IndexedTable<T, Self>;
+        /// The same slice as `u32`s when `Self` is `u32`, else `None`.
+        fn as_u32s(s: &mut [Self]) -> Option<&mut [u32]>;
     }
 }
 
@@ -89,6 +91,15 @@ macro_rules! impl_index {
             #[inline]
             fn indexed<T: Element>(e: &'static crate::ops::Entries<T>) -> &'static IndexedTable<T, $t> {
                 &e.[<maxout_ $t>]
+            }
+            #[inline(always)]
+            fn as_u32s(s: &mut [$t]) -> Option<&mut [u32]> {
+                // Only `u32` is 4 bytes wide, and a `u32` slice casts to itself.
+                if size_of::<$t>() == 4 {
+                    bytemuck::try_cast_slice_mut(s).ok()
+                } else {
+                    None
+                }
             }
         }
         impl MaxoutIndex for $t {
