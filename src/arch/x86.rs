@@ -331,20 +331,26 @@ pub fn zip_even_odd<S: Simd, T: Element>(_s: S, e: T::V<S>, o: T::V<S>) -> (T::V
 /// See [`crate::arch::stream`].
 ///
 /// # Safety
-/// `S` is `V4` or `V3`; `V` is a vector of `S` (64 or 32 bytes); `dst` is valid for writes and
-/// aligned to the vector size.
+/// `S` is `V4` or `V3`; `V` is one register of `S` (64 bytes on `V4`, 32 on `V3`; anything
+/// else panics); `dst` is valid for writes and aligned to the vector size.
 #[inline(always)]
 pub unsafe fn stream<S: Simd, V: Copy>(dst: *mut V, v: V) {
-    // SAFETY: the caller guarantees the token (AVX-512F for 64-byte vectors, AVX for 32-byte
-    // ones) and an aligned, writable `dst`; the transmutes are between equal-sized vectors.
+    let is_v4 = TypeId::of::<S>() == TypeId::of::<pulp::x86::V4>();
+    // SAFETY: the caller guarantees the token (AVX-512F for the 64-byte store, which is only
+    // taken on `V4`; AVX for the 32-byte one) and an aligned, writable `dst`; the transmutes
+    // are between equal-sized vectors (checked).
     unsafe {
-        if size_of::<V>() == 64 {
+        if is_v4 && size_of::<V>() == 64 {
             core::arch::x86_64::_mm512_stream_si512(
                 dst.cast(),
                 core::mem::transmute_copy::<V, core::arch::x86_64::__m512i>(&v),
             );
         } else {
-            debug_assert_eq!(size_of::<V>(), 32);
+            assert_eq!(
+                size_of::<V>(),
+                32,
+                "a streaming store of one whole register"
+            );
             core::arch::x86_64::_mm256_stream_si256(
                 dst.cast(),
                 core::mem::transmute_copy::<V, core::arch::x86_64::__m256i>(&v),

@@ -468,7 +468,7 @@ fn interleaved_block<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
 
 /// How far ahead (in bytes) [`prefetch_ahead`] asks for the input of the interleaved fast
 /// paths. The hardware prefetcher alone left a one-core read of a large input well short of
-/// DRAM's rate; 64 Mi `f32` values only (AVX-512, Zen 4, a shared machine: ratios to memcpy
+/// DRAM's rate; 64 Mi `f32` values only (AVX-512, a shared Intel Xeon: ratios to memcpy
 /// within one run), `k` = 4/8/16, no prefetch 0.87/0.87/0.91x, 1 KiB ahead 0.76/0.86/0.85x,
 /// 4 KiB 0.96/0.97/0.97x, 8 KiB 0.99/1.03/1.05x, 16 KiB 0.98/0.95/1.02x; every other line
 /// instead of every line lost most of the gain.
@@ -526,13 +526,18 @@ impl Stores {
         ix: &[I],
     ) -> Stores {
         let can = large && crate::arch::can_stream::<S>();
+        // A streaming store writes one whole register of `S`: not the half formats' 16-byte
+        // storage vectors or their 64-byte (two-register) index vectors on AVX2.
+        let whole = |bytes: usize| bytes == size_of::<S::f32s>();
         let at = |p: usize, a: usize| p.is_multiple_of(a);
+        let (vb, ib) = (size_of::<T::SV<S>>(), size_of::<T::U<S>>());
         Stores {
-            values: can && at(values.as_ptr() as usize, size_of::<T::SV<S>>()),
+            values: can && whole(vb) && at(values.as_ptr() as usize, vb),
             indices: can
                 && IDX
+                && whole(ib)
                 && size_of::<I>() == size_of::<T::ULane>()
-                && at(ix.as_ptr() as usize, size_of::<T::U<S>>()),
+                && at(ix.as_ptr() as usize, ib),
             narrow,
         }
     }
