@@ -26,7 +26,7 @@ mod naive;
 #[path = "support/workload.rs"]
 mod workload;
 use naive::Naive;
-use workload::{Workload, variants};
+use workload::{INDEX_OFFSET, Workload, variants};
 
 struct Config {
     quick: bool,
@@ -37,17 +37,23 @@ struct Config {
     dtypes: Vec<String>,
     budget: Duration,
     threads: Option<Vec<usize>>,
+    index_offset: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: throughput [--quick] [--json FILE] [--sizes N,N,..] [--ops NAME,..] \
-         [--backends NAME,..] [--dtypes f32,f64,bf16,f16] [--budget-ms MS] [--threads N,N,..]\n\
+         [--backends NAME,..] [--dtypes f32,f64,bf16,f16] [--budget-ms MS] [--threads N,N,..] \
+         [--index-offset BYTES]\n\
          --sizes: default 64Ki,64Mi (4Ki and 1Mi are the other usual ones)\n\
          --backends: default all supported, memcpy, naive and naive_native below 16 Mi; from 16 Mi on \
          memcpy and the active backend only, unless named\n\
          --threads: thread counts of the kernel rows (default: 1, and 1..=cores at 64 Mi and up)\n\
+         --index-offset: byte offset of the maxout indices within a 4 KiB page (default {}; \
+         the values are at 2688: a different offset within a cache line makes the forward's \
+         two output streams split lines differently)\n\
          ops: {}\nbackends: scalar, avx2, avx512, neon, memcpy, naive, naive_native, fill (only when named)",
+        INDEX_OFFSET,
         Op::ALL
             .iter()
             .map(|o| o.name())
@@ -67,6 +73,7 @@ fn parse_args() -> Config {
         dtypes: vec!["f32".into(), "f64".into(), "bf16".into(), "f16".into()],
         budget: Duration::from_millis(40),
         threads: None,
+        index_offset: INDEX_OFFSET,
     };
     let mut sizes_given = false;
     let mut budget_given = false;
@@ -112,6 +119,13 @@ fn parse_args() -> Config {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or_else(|| usage());
                 c.budget = Duration::from_millis(ms);
+            }
+            "--index-offset" => {
+                c.index_offset = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|&b: &usize| b < 4096 && b.is_multiple_of(4))
+                    .unwrap_or_else(|| usage());
             }
             "-h" | "--help" => usage(),
             // `cargo bench` passes `--bench` to every target; ignore it.
@@ -259,7 +273,7 @@ fn want(list: &Option<Vec<String>>, name: &str) -> bool {
 /// All rows for one dtype.
 fn run_dtype<T: Naive>(cfg: &Config, rows: &mut Vec<Row>, progress: &mut Progress) {
     let max_n = *cfg.sizes.iter().max().unwrap_or(&0);
-    let mut w = Workload::<T>::new(max_n);
+    let mut w = Workload::<T>::with_index_offset(max_n, cfg.index_offset);
     let size = core::mem::size_of::<T>();
     for &n in &cfg.sizes {
         let backends = row_backends(cfg, n);

@@ -101,13 +101,17 @@ pub fn variants(op: Op, n: usize) -> Vec<Variant> {
     }
 }
 
-/// A buffer that starts at a chosen offset within its 4 KiB page (a multiple of 64 bytes).
+/// A buffer that starts at a chosen offset within its 4 KiB page (a multiple of 64 bytes, but
+/// for the `--index-offset` experiment of the throughput report).
 ///
 /// Large allocations come from `mmap`, so every such buffer starts at the same offset within
 /// its page, and a kernel's stores then alias its next loads in the low 12 address bits ("4K
 /// aliasing"), which stalls the loads: 64 Ki `bf16` `relu_backward` measured 53 GB/s beside
 /// buffers sized for 64 Mi and 100 GB/s beside buffers sized for 64 Ki. Giving `src`, `dy` and
 /// `dst` different page offsets makes every row independent of the other sizes in the run.
+/// The maxout indices get one too: like the values they are a whole-vector output, and the
+/// forward's two output streams at different offsets within a cache line measured about half
+/// as fast as at the same offset on an Intel Xeon (64 Ki `f32` `k` = 2, see the README).
 pub struct Skewed<T> {
     buf: Vec<T>,
     off: usize,
@@ -156,7 +160,7 @@ pub struct Workload<T> {
     /// Packed mask of the mask ops.
     pub mask: Vec<u64>,
     /// Maxout indices (written by forward, read by backward).
-    pub indices: Vec<u32>,
+    pub indices: Skewed<u32>,
     /// PReLU slopes.
     pub slopes: Vec<T>,
     /// Leaky ReLU slope.
@@ -174,9 +178,19 @@ pub fn value(i: usize) -> f64 {
     ((i.wrapping_mul(2_654_435_761) % 2001) as f64 - 1000.0) / 100.0
 }
 
+/// The page offset of [`Workload::indices`] (64-byte aligned, distinct from the other buffers').
+pub const INDEX_OFFSET: usize = 4032;
+
 impl<T: Naive> Workload<T> {
     /// Buffers for sizes up to `max_n`.
     pub fn new(max_n: usize) -> Self {
+        Self::with_index_offset(max_n, INDEX_OFFSET)
+    }
+
+    /// [`Workload::new`] with the maxout indices at byte `index_offset` of a page (a multiple
+    /// of 4 below 4096) instead of [`INDEX_OFFSET`].
+    pub fn with_index_offset(max_n: usize, index_offset: usize) -> Self {
+        assert!(index_offset < 4096 && index_offset.is_multiple_of(4));
         let size = core::mem::size_of::<T>();
         // The copy buffers hold the largest call of any op and variant at `max_n`: half its
         // bytes for the memcpy (read from `copy_src`, written to `copy_dst`), and its written
@@ -194,7 +208,7 @@ impl<T: Naive> Workload<T> {
             dst: Skewed::new(max_n, 2688, |_| T::ZERO),
             da: vec![T::ZERO; PRELU_CHANNELS],
             mask: vec![0; rectifier::mask_words(max_n)],
-            indices: vec![0; max_n],
+            indices: Skewed::new(max_n, index_offset, |_| 0),
             slopes: (0..PRELU_CHANNELS)
                 .map(|c| T::from_f64(0.01 * (c + 1) as f64))
                 .collect(),
