@@ -182,7 +182,14 @@ fn iota<S: Simd, T: Element>(s: S) -> T::U<S> {
 /// `IDX`) to `ix[g..]`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: bool>(
+fn planar_full<
+    S: Simd,
+    T: Element,
+    I: MaxoutIndex,
+    const N: usize,
+    const IDX: bool,
+    const SHIFT: bool,
+>(
     s: S,
     z: &[T],
     stride: usize,
@@ -191,6 +198,8 @@ fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: b
     values: &mut [T],
     ix: &mut [I],
     out: Stores,
+    shifted: &mut ShiftedIndices<S, T>,
+    first: usize,
 ) {
     let lanes = T::lanes::<S>();
     assert!(k >= 1 && (k - 1) * stride + g + N * lanes <= z.len());
@@ -202,7 +211,7 @@ fn planar_full<S: Simd, T: Element, I: MaxoutIndex, const N: usize, const IDX: b
         let o = g + u * lanes;
         out.values::<S, T>(s, &mut values[o..], best[u]);
         if IDX {
-            out.indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
+            index_block::<S, T, I, SHIFT>(out, shifted, ix, first, o, at[u]);
         }
     }
 }
@@ -301,7 +310,7 @@ const TILE_VECTORS: usize = 128;
 /// (64 Ki: 0.59x -> 0.50x memcpy) and at `k` = 8 (4 Mi: 27 -> 14.5 GB/s).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
+fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool, const SHIFT: bool>(
     s: S,
     z: &[T],
     stride: usize,
@@ -310,6 +319,8 @@ fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     values: &mut [T],
     ix: &mut [I],
     out: Stores,
+    shifted: &mut ShiftedIndices<S, T>,
+    first: usize,
 ) {
     let lanes = T::lanes::<S>();
     assert!(k >= 1 && (k - 1) * stride + g + TILE_VECTORS * lanes <= z.len());
@@ -322,7 +333,7 @@ fn planar_tile<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
         let o = g + u * lanes;
         out.values::<S, T>(s, &mut values[o..], best[u]);
         if IDX {
-            out.indices::<S, T, I>(&mut ix[o..o + lanes], at[u]);
+            index_block::<S, T, I, SHIFT>(out, shifted, ix, first, o, at[u]);
         }
     }
 }
@@ -384,7 +395,6 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     ix: &mut [I],
 ) {
     let groups = values.len();
-    let lanes = T::lanes::<S>();
     let head = head_len::<S, T>(values);
     if head > 0 {
         planar_partial::<S, T, I, IDX>(s, z, stride, k, 0, head, values, ix);
@@ -396,9 +406,55 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     let large = whole_bytes >= crate::arch::STREAM_MIN_BYTES;
     let ixg: &[I] = if IDX { &ix[g..] } else { &[] };
     let out = Stores::new::<S, T, I, IDX>(large, false, &values[g..], ixg);
+    // (The shifting copy only where it can be taken, `u32` indices of `f32`, and at `k <= 4`,
+    // see `ShiftedIndices`.)
+    let shifted = if IDX && !out.indices && size_of::<I>() == size_of::<T>() && k <= MANY_PLANES {
+        ShiftedIndices::<S, T>::new::<I>(s, &values[g..], ixg)
+    } else {
+        None
+    };
+    if let Some(mut sh) = shifted {
+        let first = g;
+        g = planar_blocks::<S, T, I, IDX, true>(
+            s, z, stride, k, g, values, ix, out, large, &mut sh,
+        );
+        if g > first {
+            sh.finish::<I>(ix, g);
+        }
+    } else {
+        let mut sh = ShiftedIndices::unused(s);
+        g = planar_blocks::<S, T, I, IDX, false>(
+            s, z, stride, k, g, values, ix, out, large, &mut sh,
+        );
+    }
+    out.fence();
+    if g < groups {
+        planar_partial::<S, T, I, IDX>(s, z, stride, k, g, groups - g, values, ix);
+    }
+}
+
+/// The whole vectors of [`planar`] from group `g` (on a vector boundary of `values`), in
+/// order; returns the first group not done. `SHIFT`: indices by `sh`, from `g` on.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn planar_blocks<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool, const SHIFT: bool>(
+    s: S,
+    z: &[T],
+    stride: usize,
+    k: usize,
+    mut g: usize,
+    values: &mut [T],
+    ix: &mut [I],
+    out: Stores,
+    large: bool,
+    sh: &mut ShiftedIndices<S, T>,
+) -> usize {
+    let groups = values.len();
+    let lanes = T::lanes::<S>();
+    let first = g;
     if k > 2 * PLANES_PER_PASS && large {
         while g + TILE_VECTORS * lanes <= groups {
-            planar_tile::<S, T, I, IDX>(s, z, stride, k, g, values, ix, out);
+            planar_tile::<S, T, I, IDX, SHIFT>(s, z, stride, k, g, values, ix, out, sh, first);
             g += TILE_VECTORS * lanes;
         }
     }
@@ -406,22 +462,19 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     // `k` = 8 (53 -> 63 GB/s, 64 Ki `f32`) and with 8 at `k` = 16 (45 -> 54).
     if k > MANY_PLANES && (size_of::<T::V<S>>() == 64 || k > 8) {
         while g + 8 * lanes <= groups {
-            planar_full::<S, T, I, 8, IDX>(s, z, stride, k, g, values, ix, out);
+            planar_full::<S, T, I, 8, IDX, SHIFT>(s, z, stride, k, g, values, ix, out, sh, first);
             g += 8 * lanes;
         }
     }
     while g + UNROLL * lanes <= groups {
-        planar_full::<S, T, I, UNROLL, IDX>(s, z, stride, k, g, values, ix, out);
+        planar_full::<S, T, I, UNROLL, IDX, SHIFT>(s, z, stride, k, g, values, ix, out, sh, first);
         g += UNROLL * lanes;
     }
     while g + lanes <= groups {
-        planar_full::<S, T, I, 1, IDX>(s, z, stride, k, g, values, ix, out);
+        planar_full::<S, T, I, 1, IDX, SHIFT>(s, z, stride, k, g, values, ix, out, sh, first);
         g += lanes;
     }
-    out.fence();
-    if g < groups {
-        planar_partial::<S, T, I, IDX>(s, z, stride, k, g, groups - g, values, ix);
-    }
+    g
 }
 
 /// The stack buffer of the transposing path: `k * lanes` elements, `k < 2 * lanes` (see
@@ -579,6 +632,119 @@ impl Stores {
     }
 }
 
+/// Index vectors stored `d` lanes early, so that each store starts at the same offset within a
+/// cache line as the values' store of the same block: where the two outputs' offsets differ,
+/// each block's index vector is joined with the previous one's last `d` lanes by one
+/// two-source permute. On AVX-512 with indices of the lane width (`u32` indices of `f32`), at
+/// `k <= 4` (the interleaved power-of-two and the planar paths), where the stores weigh most.
+/// 64 Ki `f32` on a shared Xeon, values on a line boundary and indices 16 bytes past one
+/// (throughput report `--index-offset 1040`), three alternating runs against the build
+/// without, median x memcpy: interleaved `k` = 2 0.54 -> 0.94, planar `k` = 2, 4 0.52, 0.70
+/// -> 0.96, 1.03 (both outputs aligned: 0.93, 0.97, 1.14). At `k` = 8 and 16 it lost a little
+/// (planar 1.01, 1.05 -> 0.96, 0.98), so those keep the plain stores.
+struct ShiftedIndices<S: Simd, T: Element> {
+    /// How many lanes early (`1..lanes`).
+    d: usize,
+    /// Lane `l` of the joined vector is lane `l + lanes - d` of `previous ++ current`.
+    table: T::U<S>,
+    /// The last block's index vector.
+    carry: T::U<S>,
+}
+
+impl<S: Simd, T: Element> ShiftedIndices<S, T> {
+    /// The writer for index vectors stored to `ix[..]` beside value vectors stored to
+    /// `values[..]` (then every `lanes` elements), or `None` where the offsets agree or the
+    /// ISA or the index type does not allow it.
+    #[inline(always)]
+    fn new<I: MaxoutIndex>(s: S, values: &[T], ix: &[I]) -> Option<Self> {
+        let lanes = T::lanes::<S>();
+        let line = 64;
+        if !crate::arch::has_permute2::<S>()
+            || size_of::<I>() != size_of::<T::ULane>()
+            || size_of::<I>() != size_of::<T>()
+            || size_of::<T::U<S>>() != line
+        {
+            return None;
+        }
+        let diff = (ix.as_ptr() as usize).wrapping_sub(values.as_ptr() as usize) % line;
+        if diff == 0 || !diff.is_multiple_of(size_of::<I>()) {
+            return None;
+        }
+        let d = diff / size_of::<I>();
+        let mut table = T::u_splat(s, 0);
+        let t: &mut [T::ULane] = bytemuck::cast_slice_mut(core::slice::from_mut(&mut table));
+        for (l, x) in t.iter_mut().enumerate() {
+            *x = T::ULane::try_from((l + lanes - d) as u64)
+                .ok()
+                .expect("lane index fits");
+        }
+        Some(ShiftedIndices {
+            d,
+            table,
+            carry: T::u_splat(s, 0),
+        })
+    }
+
+    /// A writer for the copies of the loops that do not shift (never called).
+    #[inline(always)]
+    fn unused(s: S) -> Self {
+        ShiftedIndices {
+            d: 0,
+            table: T::u_splat(s, 0),
+            carry: T::u_splat(s, 0),
+        }
+    }
+
+    /// Block `b` (its first group at `ix[b]`; `b` is `first` for the first block, then grows
+    /// by `lanes`): stores the whole vector `d` lanes early, `ix[b - d..b - d + lanes]`, or for
+    /// the first block only its first `lanes - d` lanes, to `ix[b..b + lanes - d]`.
+    #[inline(always)]
+    fn put<I: MaxoutIndex>(&mut self, ix: &mut [I], first: usize, b: usize, at: T::U<S>) {
+        let lanes = T::lanes::<S>();
+        if b == first {
+            store_indices::<S, T, I>(&mut ix[b..b + lanes - self.d], at);
+        } else {
+            let joined = crate::arch::permute2::<S, T>(
+                bytemuck::cast(self.carry),
+                self.table,
+                bytemuck::cast(at),
+            );
+            let at = b - self.d;
+            store_indices::<S, T, I>(&mut ix[at..at + lanes], bytemuck::cast(joined));
+        }
+        self.carry = at;
+    }
+
+    /// After the last block, which ended at `ix[end]`: its last `d` lanes to `ix[end - d..end]`.
+    #[inline(always)]
+    fn finish<I: MaxoutIndex>(&self, ix: &mut [I], end: usize) {
+        let lanes = T::lanes::<S>();
+        let src: &[T::ULane] = bytemuck::cast_slice(core::slice::from_ref(&self.carry));
+        for (o, &x) in ix[end - self.d..end].iter_mut().zip(&src[lanes - self.d..]) {
+            *o = I::from_u64(x.into());
+        }
+    }
+}
+
+/// Stores block `b`'s index vector `at` (groups `b .. b + lanes`): by `shifted` where `SHIFT`
+/// (`first`: the first block's `b`), else by `out`. (A constant, so that the loops calling it
+/// come in two copies and keep the shifted writer's carry in a register.)
+#[inline(always)]
+fn index_block<S: Simd, T: Element, I: MaxoutIndex, const SHIFT: bool>(
+    out: Stores,
+    shifted: &mut ShiftedIndices<S, T>,
+    ix: &mut [I],
+    first: usize,
+    b: usize,
+    at: T::U<S>,
+) {
+    if SHIFT {
+        shifted.put::<I>(ix, first, b, at)
+    } else {
+        out.indices::<S, T, I>(&mut ix[b..b + T::lanes::<S>()], at)
+    }
+}
+
 /// Groups `g .. end` (whole vectors of `lanes` groups) of the interleaved layout with `k = K` (a
 /// power of two `<= 16`), reduced while they are transposed in registers. Returns the first
 /// group not done (`g` itself where the ISA has no in-register split).
@@ -645,6 +811,12 @@ fn pow2_blocks<
     let one = T::u_splat(s, 1);
     let ixg: &[I] = if IDX { &ix[g..] } else { &[] };
     let out = Stores::new::<S, T, I, IDX>(FAR, K >= 4, &values[g..], ixg);
+    let first = g;
+    let mut shifted = if IDX && !out.indices && K <= 4 {
+        ShiftedIndices::<S, T>::new::<I>(s, &values[g..], ixg)
+    } else {
+        None
+    };
     while g + lanes <= end {
         if FAR {
             prefetch_ahead(z, g * K, (g + lanes) * K);
@@ -665,10 +837,17 @@ fn pow2_blocks<
             pow2_reduce::<S, T, K, IDX, true>(s, v, plan, one)
         };
         out.values::<S, T>(s, &mut values[g..], best);
-        if IDX {
+        if let Some(sh) = shifted.as_mut() {
+            sh.put::<I>(ix, first, g, at);
+        } else if IDX {
             out.indices::<S, T, I>(&mut ix[g..g + lanes], at);
         }
         g += lanes;
+    }
+    if let Some(sh) = shifted.as_ref()
+        && g > first
+    {
+        sh.finish::<I>(ix, g);
     }
     out.fence();
     g
