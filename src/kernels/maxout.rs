@@ -556,6 +556,11 @@ pub(crate) fn prefetch_ahead<T>(z: &[T], from: usize, to: usize) {
 /// streams too): `f32` planar `k` = 2/4/8/16 0.41/0.44/0.96/0.79 -> 0.71/0.78/1.10/0.94, `f64`
 /// planar `k` = 2 0.43 -> 0.75; `f32` interleaved 0.44/0.49/0.71/0.66 -> 0.75/0.67/0.91/0.91
 /// together with the prefetch of [`prefetch_ahead`]. No change at 64 Ki (not used there).
+/// Tried and not kept: `f64`'s `u32` indices streamed as 32-byte `vpmovqd` results (AVX-512,
+/// where 32-byte aligned). 64 Mi `f64`, three alternating runs: interleaved `k` = 2 0.69 ->
+/// 0.57x memcpy, `k` = 4/8/16 and planar within +0.05 (noise at 64 Mi); and the extra branch in
+/// [`Stores::indices`] cost the in-cache planar path (64 Ki, seven runs, `k` = 4/8/16 1.00/0.97/
+/// 0.94 -> 0.93/0.73/0.79; with `vpmovqd` also in planar, 0.95/0.92/0.90).
 #[derive(Clone, Copy)]
 struct Stores {
     values: bool,
