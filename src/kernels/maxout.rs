@@ -447,11 +447,13 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
     }
 }
 
-/// [`planar_blocks`] with `k` as a constant at `k` = 2 and 4, where the plane loop of each
-/// block is short enough to unroll whole. 64 Ki, AVX-512 (a Zen 5), seven alternating runs
-/// against the build before, median x memcpy: `f32` `k` = 4 0.46 -> 0.73, `f64` `k` = 4 0.47
-/// -> 0.75, values only `f32` `k` = 2 0.75 -> 0.89. (`k` = 8 and 16, which keep the loop,
-/// stay near 0.5 on that machine.)
+/// [`planar_blocks`] with `k` as a constant at `k` = 2, 4 and 8, where the plane loop of each
+/// block is short enough to unroll whole (`k` = 8 with indices on 4 vectors of groups, not 8:
+/// fewer registers). 64 Ki, AVX-512 (a Zen 5), seven alternating runs against the build
+/// before, median x memcpy: `f32` `k` = 4 0.46 -> 0.73, `f64` `k` = 4 0.47 -> 0.75, values only
+/// `f32` `k` = 2 0.75 -> 0.89; `k` = 8 (seven runs against the build with `k` = 2 and 4 only)
+/// `f32` 0.55 -> 0.71, `f64` 0.48 -> 0.65, values only 0.50 -> 0.71 and 0.50 -> 0.70. At
+/// `k` = 16 it measured no faster (`f32` 0.47 -> 0.44), so that keeps the loop.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn planar_blocks_k<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool, const SHIFT: bool>(
@@ -474,6 +476,7 @@ fn planar_blocks_k<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool, const S
     match k {
         2 => with_k!(2),
         4 => with_k!(4),
+        8 => with_k!(8),
         _ => with_k!(0),
     }
 }
@@ -513,7 +516,8 @@ fn planar_blocks<
     }
     // AVX2 (16 registers for 8 x (best, index, sum)) measured better with 4 vectors at
     // `k` = 8 (53 -> 63 GB/s, 64 Ki `f32`) and with 8 at `k` = 16 (45 -> 54).
-    if k > MANY_PLANES && (size_of::<T::V<S>>() == 64 || k > 8) {
+    // (A constant `k` with indices takes 4: see `planar_blocks_k`.)
+    if k > MANY_PLANES && (size_of::<T::V<S>>() == 64 || k > 8) && (K == 0 || !IDX) {
         while g + 8 * lanes <= groups {
             planar_full::<S, T, I, 8, IDX, SHIFT, K>(
                 s, z, stride, k, g, values, ix, out, sh, first,
