@@ -86,10 +86,10 @@ pub fn step_fast<S: Simd, T: Element>(
         // x86's `max(c, best)` is `c > best ? c : best` (`best` when they are equal, `-0`
         // against `+0` too), the select below, except with a NaN, which the callers redo.
         // It takes the compare and the masked move off the chain from one `best` to the
-        // next. 64 Ki, AVX-512 (a Zen 5), seven alternating runs against the select, median
-        // x memcpy: interleaved `f32` `k` = 8 0.56 -> 0.61, values only `k` = 8/16 0.58/0.56
-        // -> 0.64/0.67; `f64` `k` = 8 0.51 -> 0.57, values only `k` = 4/8 0.72/0.58 ->
-        // 0.88/0.84; the rest within noise.
+        // next. 64 Ki, AVX-512 (a Zen 5), seven alternating runs of the report against the
+        // select (the command of `planar_blocks_k`), median x memcpy: interleaved `f32`
+        // `k` = 8 0.56 -> 0.61, values only `k` = 8/16 0.58/0.56 -> 0.64/0.67; `f64` `k` = 8
+        // 0.51 -> 0.57, values only `k` = 4/8 0.72/0.58 -> 0.88/0.84; the rest within noise.
         T::v_max_raw(s, c, *best)
     } else {
         T::v_select(s, replace, c, *best)
@@ -448,12 +448,15 @@ fn planar<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool>(
 }
 
 /// [`planar_blocks`] with `k` as a constant at `k` = 2, 4 and 8, where the plane loop of each
-/// block is short enough to unroll whole (`k` = 8 with indices on 4 vectors of groups, not 8:
-/// fewer registers). 64 Ki, AVX-512 (a Zen 5), seven alternating runs against the build
-/// before, median x memcpy: `f32` `k` = 4 0.46 -> 0.73, `f64` `k` = 4 0.47 -> 0.75, values only
-/// `f32` `k` = 2 0.75 -> 0.89; `k` = 8 (seven runs against the build with `k` = 2 and 4 only)
-/// `f32` 0.55 -> 0.71, `f64` 0.48 -> 0.65, values only 0.50 -> 0.71 and 0.50 -> 0.70. At
-/// `k` = 16 it measured no faster (`f32` 0.47 -> 0.44), so that keeps the loop.
+/// block is short enough to unroll whole (`k` = 8 with indices on 4 vectors of groups, not 8,
+/// which unrolled gained only without indices). 64 Ki, AVX-512 (a Zen 5), alternating runs of
+/// the report (`--sizes 64Ki --threads 1 --dtypes f32,f64 --ops maxout,maxout_values
+/// --backends memcpy,avx512 --budget-ms 100`; README, "On a Zen 5"), median x memcpy: five
+/// runs against the build before, `k` = 4 `f32` 0.48 -> 0.82, `f64` 0.48 -> 0.83, `k` = 2
+/// `f32` 0.77 -> 0.94; seven runs adding `k` = 8: `f32` 0.55 -> 0.71, `f64` 0.48 -> 0.65,
+/// values only 0.50 -> 0.71 and 0.50 -> 0.70. At `k` = 16 it measured no faster (`f32` 0.47 ->
+/// 0.44), so that keeps the loop. The shifting index writer (`SHIFT`) is only taken at
+/// `k <= 4`, so its copy has no `k` = 8.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn planar_blocks_k<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool, const SHIFT: bool>(
@@ -476,7 +479,7 @@ fn planar_blocks_k<S: Simd, T: Element, I: MaxoutIndex, const IDX: bool, const S
     match k {
         2 => with_k!(2),
         4 => with_k!(4),
-        8 => with_k!(8),
+        8 if !SHIFT => with_k!(8),
         _ => with_k!(0),
     }
 }
